@@ -1,0 +1,250 @@
+//! The device tree dom0 boots with.
+//!
+//! Dom0 sees only what the hypervisor gives it: its RAM, its vCPUs, PSCI over HVC (the
+//! hypervisor implements it), the GICv3 at the host's addresses (the hypervisor emulates
+//! the distributor and redistributors there), the architected timer, and optionally the
+//! host PL011 passed through. No PMU, no other device.
+//!
+//! Interrupt specifiers are copied raw from the host tree: [`crate::host_dt::parse`] only
+//! accepts a GIC with 3 interrupt cells, the format this tree's GIC node declares.
+
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec;
+use alloc::vec::Vec;
+use core::fmt;
+
+use vm_fdt::FdtWriter;
+
+use crate::host_dt::Platform;
+use crate::layout::DomainPlan;
+
+/// Root `compatible`: ours first, then QEMU's, which tells Linux nothing more than "a
+/// device-tree-described arm64 machine".
+pub const ROOT_COMPATIBLE: [&str; 2] = ["reds,reptar-virt", "linux,dummy-virt"];
+/// Root `model`.
+pub const MODEL: &str = "REPTAR on Rust (QEMU virt)";
+/// phandle of the GIC node.
+pub const GIC_PHANDLE: u32 = 1;
+/// phandle of the UART clock node.
+pub const UART_CLOCK_PHANDLE: u32 = 2;
+
+/// What dom0's device tree is built from.
+#[derive(Debug, Clone, Copy)]
+pub struct GuestDtConfig<'a> {
+    /// The host platform (GIC, timer, UART).
+    pub platform: &'a Platform,
+    /// Dom0's memory plan (RAM, initrd, room for this tree).
+    pub plan: &'a DomainPlan,
+    /// Dom0's kernel command line.
+    pub bootargs: &'a str,
+    /// MPIDR of each vCPU, in vCPU order.
+    pub vcpu_mpidrs: &'a [u64],
+    /// Give dom0 the host PL011 (and make it its stdout).
+    pub passthrough_uart: bool,
+}
+
+/// Why the tree cannot be built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GuestDtError {
+    /// No vCPU to describe.
+    NoVcpus,
+    /// Two vCPUs with the same MPIDR.
+    DuplicateVcpu {
+        /// The repeated MPIDR.
+        mpidr: u64,
+    },
+    /// UART passthrough was asked for but the platform has no PL011.
+    NoUart,
+    /// The tree is larger than the room the plan reserves for it.
+    TooLarge {
+        /// Size of the tree.
+        size: usize,
+        /// Room reserved.
+        max: u64,
+    },
+    /// The writer refused a node or property (a bootargs with a NUL byte, for one).
+    Fdt(String),
+}
+
+impl fmt::Display for GuestDtError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GuestDtError::NoVcpus => f.write_str("dom0 has no vCPU; give it at least one"),
+            GuestDtError::DuplicateVcpu { mpidr } => {
+                write!(f, "two vCPUs of dom0 have the same MPIDR {mpidr:#x}")
+            }
+            GuestDtError::NoUart => {
+                f.write_str("UART passthrough to dom0 was requested but the platform has no PL011")
+            }
+            GuestDtError::TooLarge { size, max } => write!(
+                f,
+                "dom0's device tree takes {size} bytes, more than the {max} reserved for it; \
+                 shorten its command line"
+            ),
+            GuestDtError::Fdt(reason) => write!(f, "cannot write dom0's device tree: {reason}"),
+        }
+    }
+}
+
+impl From<vm_fdt::Error> for GuestDtError {
+    fn from(err: vm_fdt::Error) -> Self {
+        GuestDtError::Fdt(err.to_string())
+    }
+}
+
+/// A 64-bit value as two cells, as `#address-cells = <2>` and `#size-cells = <2>` want.
+fn cells64(values: &[u64]) -> Vec<u32> {
+    values
+        .iter()
+        .flat_map(|v| [(v >> 32) as u32, *v as u32])
+        .collect()
+}
+
+fn strings(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+/// `clock-output-names` for a fixed clock: QEMU's "clk24mhz" style.
+fn clock_name(hz: u32) -> String {
+    if hz.is_multiple_of(1_000_000) {
+        format!("clk{}mhz", hz / 1_000_000)
+    } else {
+        format!("clk{hz}hz")
+    }
+}
+
+/// Builds dom0's device tree (a DTB of at most `plan.dtb_ipa.size` bytes).
+pub fn build_dom0(cfg: &GuestDtConfig<'_>) -> Result<Vec<u8>, GuestDtError> {
+    if cfg.vcpu_mpidrs.is_empty() {
+        return Err(GuestDtError::NoVcpus);
+    }
+    for (i, mpidr) in cfg.vcpu_mpidrs.iter().enumerate() {
+        if cfg
+            .vcpu_mpidrs
+            .get(..i)
+            .is_some_and(|before| before.contains(mpidr))
+        {
+            return Err(GuestDtError::DuplicateVcpu { mpidr: *mpidr });
+        }
+    }
+    let uart = match (cfg.passthrough_uart, &cfg.platform.uart) {
+        (false, _) => None,
+        (true, Some(uart)) => Some(uart),
+        (true, None) => return Err(GuestDtError::NoUart),
+    };
+    let uart_path = uart.map(|u| format!("/pl011@{:x}", u.reg.base));
+
+    let mut fdt = FdtWriter::new()?;
+    let root = fdt.begin_node("")?;
+    fdt.property_string_list("compatible", strings(&ROOT_COMPATIBLE))?;
+    fdt.property_string("model", MODEL)?;
+    fdt.property_u32("#address-cells", 2)?;
+    fdt.property_u32("#size-cells", 2)?;
+    fdt.property_u32("interrupt-parent", GIC_PHANDLE)?;
+
+    let chosen = fdt.begin_node("chosen")?;
+    fdt.property_string("bootargs", cfg.bootargs)?;
+    if let Some(path) = &uart_path {
+        fdt.property_string("stdout-path", path)?;
+    }
+    if let Some(initrd) = cfg.plan.initrd_ipa {
+        // Linux reads these as #address-cells wide; end is exclusive.
+        fdt.property_u64("linux,initrd-start", initrd.base)?;
+        fdt.property_u64("linux,initrd-end", initrd.base.saturating_add(initrd.size))?;
+    }
+    fdt.end_node(chosen)?;
+
+    let ram = cfg.plan.ram_ipa;
+    let memory = fdt.begin_node(&format!("memory@{:x}", ram.base))?;
+    fdt.property_string("device_type", "memory")?;
+    fdt.property_array_u32("reg", &cells64(&[ram.base, ram.size]))?;
+    fdt.end_node(memory)?;
+
+    let wide_mpidrs = cfg.vcpu_mpidrs.iter().any(|&m| m > u64::from(u32::MAX));
+    let cpus = fdt.begin_node("cpus")?;
+    fdt.property_u32("#address-cells", if wide_mpidrs { 2 } else { 1 })?;
+    fdt.property_u32("#size-cells", 0)?;
+    for &mpidr in cfg.vcpu_mpidrs {
+        let cpu = fdt.begin_node(&format!("cpu@{mpidr:x}"))?;
+        fdt.property_string("device_type", "cpu")?;
+        fdt.property_string("compatible", "arm,armv8")?;
+        if wide_mpidrs {
+            fdt.property_array_u32("reg", &cells64(&[mpidr]))?;
+        } else {
+            fdt.property_u32("reg", mpidr as u32)?;
+        }
+        fdt.property_string("enable-method", "psci")?;
+        fdt.end_node(cpu)?;
+    }
+    fdt.end_node(cpus)?;
+
+    let psci = fdt.begin_node("psci")?;
+    fdt.property_string_list(
+        "compatible",
+        strings(&["arm,psci-1.0", "arm,psci-0.2", "arm,psci"]),
+    )?;
+    fdt.property_string("method", "hvc")?;
+    fdt.end_node(psci)?;
+
+    let gic = &cfg.platform.gic;
+    let intc = fdt.begin_node(&format!("intc@{:x}", gic.dist.base))?;
+    fdt.property_string("compatible", "arm,gic-v3")?;
+    fdt.property_u32("#interrupt-cells", 3)?;
+    fdt.property_null("interrupt-controller")?;
+    fdt.property_u32("#address-cells", 2)?;
+    fdt.property_u32("#size-cells", 2)?;
+    fdt.property_null("ranges")?;
+    let mut regions = vec![gic.dist.base, gic.dist.size];
+    for redist in &gic.redist {
+        regions.extend([redist.base, redist.size]);
+    }
+    fdt.property_array_u32("reg", &cells64(&regions))?;
+    let redist_count = u32::try_from(gic.redist.len())
+        .map_err(|_| GuestDtError::Fdt("too many redistributor regions".to_string()))?;
+    fdt.property_u32("#redistributor-regions", redist_count)?;
+    if !gic.maintenance_interrupt.is_empty() {
+        fdt.property_array_u32("interrupts", &gic.maintenance_interrupt)?;
+    }
+    fdt.property_phandle(GIC_PHANDLE)?;
+    fdt.end_node(intc)?;
+
+    let timer = fdt.begin_node("timer")?;
+    fdt.property_string("compatible", "arm,armv8-timer")?;
+    fdt.property_array_u32("interrupts", &cfg.platform.timer_interrupts)?;
+    fdt.property_null("always-on")?;
+    fdt.end_node(timer)?;
+
+    if let Some(uart) = uart {
+        let clock = fdt.begin_node("apb-pclk")?;
+        fdt.property_string("compatible", "fixed-clock")?;
+        fdt.property_u32("#clock-cells", 0)?;
+        fdt.property_u32("clock-frequency", uart.clock_frequency)?;
+        fdt.property_string("clock-output-names", &clock_name(uart.clock_frequency))?;
+        fdt.property_phandle(UART_CLOCK_PHANDLE)?;
+        fdt.end_node(clock)?;
+
+        let pl011 = fdt.begin_node(&format!("pl011@{:x}", uart.reg.base))?;
+        fdt.property_string_list("compatible", strings(&["arm,pl011", "arm,primecell"]))?;
+        fdt.property_array_u32("reg", &cells64(&[uart.reg.base, uart.reg.size]))?;
+        if !uart.interrupts.is_empty() {
+            fdt.property_array_u32("interrupts", &uart.interrupts)?;
+        }
+        fdt.property_array_u32("clocks", &[UART_CLOCK_PHANDLE, UART_CLOCK_PHANDLE])?;
+        fdt.property_string_list("clock-names", strings(&["uartclk", "apb_pclk"]))?;
+        fdt.end_node(pl011)?;
+    }
+
+    fdt.end_node(root)?;
+    let dtb = fdt.finish()?;
+    if dtb.len() as u64 > cfg.plan.dtb_ipa.size {
+        return Err(GuestDtError::TooLarge {
+            size: dtb.len(),
+            max: cfg.plan.dtb_ipa.size,
+        });
+    }
+    Ok(dtb)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,127 @@
+//! EL2 configuration of a physical CPU for running one guest vCPU, and the trap syndrome
+//! registers the trap handlers read.
+
+use aarch64_cpu::registers::*;
+
+/// HCR_EL2 for our guests (Arm ARM D23.2.48):
+/// - RW: EL1 is AArch64; VM: stage-2 translation on;
+/// - SWIO, FB, BSU=inner shareable: set/way and TLB/cache maintenance done by the guest stay
+///   coherent when its vCPUs move (Xen sets the same);
+/// - TSC: SMC traps to us (PSCI over SMC is emulated like over HVC);
+/// - TIDCP, TACR: implementation-defined and auxiliary control registers trap (the guest gets an
+///   undefined instruction): a guest must not tune the physical core;
+/// - PTW: a stage-1 walk that hits Device memory at stage 2 faults.
+/// Interrupts (IMO/FMO) are not routed to EL2 yet: dom0 owns the GIC for now.
+fn guest_hcr() -> u64 {
+    (HCR_EL2::RW::EL1IsAarch64
+        + HCR_EL2::VM::Enable
+        + HCR_EL2::SWIO::SET
+        + HCR_EL2::FB::SET
+        + HCR_EL2::BSU::InnerShareable
+        + HCR_EL2::TSC::EnableTrapEl1SmcToEl2
+        + HCR_EL2::TIDCP::SET
+        + HCR_EL2::TACR::SET
+        + HCR_EL2::PTW::SET)
+        .value
+}
+
+/// CPTR_EL2, non-VHE layout: RES1 bits [13:12], [9:0] (which include TZ, trapping SVE, absent
+/// on our core), TTA (trace registers trap). FP/SIMD is the vCPU's own: one vCPU per physical
+/// CPU, and the hypervisor is built soft-float so it never touches those registers.
+const CPTR_EL2_RES1: u64 = 0x33ff;
+const CPTR_EL2_TTA: u64 = 1 << 20;
+
+/// SCTLR_EL1 a guest starts with: MMU and caches off, RES1 bits only (booting.rst).
+const SCTLR_EL1_RESET: u64 = 0x30d0_0800;
+
+/// Stage-2 configuration for this CPU: the translation regime every guest uses.
+pub fn init_stage2(vtcr: u64) {
+    VTCR_EL2.set(vtcr);
+}
+
+/// Makes this physical CPU ready to run a vCPU of the domain whose stage-2 root is `vttbr` and
+/// whose vCPU reads `vmpidr` as its MPIDR_EL1.
+pub fn load_vcpu_context(vttbr: u64, vmpidr: u64) {
+    HCR_EL2.set(guest_hcr());
+    CPTR_EL2.set(CPTR_EL2_RES1 | CPTR_EL2_TTA);
+    // Debug and PMU registers stay the guest's own (it is alone on this CPU); EL1 gets all the
+    // counters (HPMN = PMCR_EL0.N).
+    let pmcr_n = (read_pmcr_el0() >> 11) & 0x1f;
+    MDCR_EL2.set(pmcr_n);
+    // The guest uses the virtual timer; the EL1 physical timer traps, the counter is readable.
+    CNTHCTL_EL2.write(CNTHCTL_EL2::EL1PCTEN::SET + CNTHCTL_EL2::EL1PCEN::CLEAR);
+    CNTVOFF_EL2.set(0);
+    // ICC_* system registers usable at EL1 (the guest drives the GICv3 CPU interface for now).
+    ICC_SRE_EL2.write(ICC_SRE_EL2::SRE::SET + ICC_SRE_EL2::ENABLE::SET);
+    VMPIDR_EL2.set(vmpidr);
+    // SAFETY: writing VPIDR_EL2 (the MIDR the guest reads) and HSTR_EL2 (no AArch32 CP15 traps)
+    // only changes what EL1 observes.
+    unsafe {
+        core::arch::asm!("msr vpidr_el2, {}", in(reg) MIDR_EL1.get(), options(nostack));
+        core::arch::asm!("msr hstr_el2, xzr", options(nostack));
+    }
+    SCTLR_EL1.set(SCTLR_EL1_RESET);
+    VTTBR_EL2.set(vttbr);
+    // SAFETY: stage-2 TLB entries of this VMID may be stale from an earlier domain with it.
+    unsafe { core::arch::asm!("isb", "tlbi vmalls12e1", "dsb nsh", "isb", options(nostack)) };
+}
+
+fn read_pmcr_el0() -> u64 {
+    let value: u64;
+    // SAFETY: reading PMCR_EL0 at EL2 has no side effect.
+    unsafe { core::arch::asm!("mrs {}, pmcr_el0", out(reg) value, options(nomem, nostack)) };
+    value
+}
+
+/// The syndrome of the exception being handled (EL2 view).
+#[derive(Clone, Copy, Debug)]
+pub struct Syndrome {
+    pub esr: u64,
+    pub far: u64,
+    pub hpfar: u64,
+}
+
+impl Syndrome {
+    pub fn read() -> Self {
+        Syndrome { esr: ESR_EL2.get(), far: FAR_EL2.get(), hpfar: HPFAR_EL2.get() }
+    }
+    pub fn class(&self) -> u64 {
+        (self.esr >> 26) & 0x3f
+    }
+    pub fn iss(&self) -> u64 {
+        self.esr & 0x1ff_ffff
+    }
+    /// The faulting intermediate physical address of a stage-2 abort: HPFAR_EL2.FIPA holds
+    /// IPA[47:12] in bits [43:4]; the page offset comes from FAR_EL2.
+    pub fn fault_ipa(&self) -> u64 {
+        ((self.hpfar & 0x0fff_ffff_fff0) << 8) | (self.far & 0xfff)
+    }
+}
+
+/// EL1 exception state, to inject an exception into the guest.
+pub struct El1ExceptionState {
+    pub esr: u64,
+    pub far: u64,
+    pub elr: u64,
+    pub spsr: u64,
+}
+
+/// Writes the EL1 registers an exception taken to EL1 sets, and returns VBAR_EL1.
+pub fn set_el1_exception_state(state: &El1ExceptionState) -> u64 {
+    ESR_EL1.set(state.esr);
+    FAR_EL1.set(state.far);
+    ELR_EL1.set(state.elr);
+    SPSR_EL1.set(state.spsr);
+    VBAR_EL1.get()
+}
+
+pub fn vbar_el1() -> u64 {
+    VBAR_EL1.get()
+}
+
+/// Parks this CPU for good.
+pub fn halt() -> ! {
+    loop {
+        aarch64_cpu::asm::wfe();
+    }
+}

@@ -1,0 +1,235 @@
+//! Boot: from the host device tree to dom0 running. Reads the platform and the boot modules,
+//! plans memory, builds dom0 (RAM, kernel, initramfs, device tree, stage 2, vCPUs) and enters it.
+//! Every bad input ends here as a `BootError` the boot CPU prints before powering off.
+
+use crate::arch::{cache, mmu};
+use crate::domain::{self, Domain, Vcpu};
+use crate::{cmdline, println, Platform};
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use boot_info::guest_dt::{self, GuestDtConfig};
+use boot_info::host_dt::{self, BootInfo};
+use boot_info::image::ImageHeader;
+use boot_info::layout::{self, DomainPlan, DomainRequest, KernelInfo, LayoutInput};
+use boot_info::MemRange;
+use core::convert::Infallible;
+use core::fmt;
+use page_table::{Access, Attributes, MemType, PageTable, Stage2Config};
+
+const MIB: u64 = 1 << 20;
+/// Stage-2 input size: 39 bits (512 GiB) of guest-physical space, start level 1.
+const IPA_BITS: u8 = 39;
+/// The largest device tree we accept from QEMU or a boot loader.
+const MAX_HOST_DTB: usize = 2 << 20;
+const FDT_MAGIC: u32 = 0xd00d_feed;
+
+pub enum BootError {
+    BadHostDtb(String),
+    Dt(host_dt::DtError),
+    Cmdline(String),
+    NoDom0Kernel,
+    ModuleOutsideRam { label: &'static str, range: MemRange },
+    NotAnImage { label: &'static str, reason: String },
+    Layout(layout::LayoutError),
+    GuestDt(String),
+    Map(page_table::MapError),
+}
+
+impl fmt::Display for BootError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BootError::BadHostDtb(why) => write!(f, "the device tree passed in x0 is unusable: {why}"),
+            BootError::Dt(e) => write!(f, "host device tree: {e}"),
+            BootError::Cmdline(e) => f.write_str(e),
+            BootError::NoDom0Kernel => f.write_str(
+                "no dom0 kernel: give one as a multiboot module, e.g. -device guest-loader,addr=0x49000000,kernel=Image",
+            ),
+            BootError::ModuleOutsideRam { label, range } => write!(f, "{label} module {range} is not in RAM"),
+            BootError::NotAnImage { label, reason } => write!(f, "{label} is not an arm64 Image: {reason}"),
+            BootError::Layout(e) => write!(f, "memory layout: {e}"),
+            BootError::GuestDt(e) => write!(f, "dom0 device tree: {e}"),
+            BootError::Map(e) => write!(f, "page tables: {e:?}"),
+        }
+    }
+}
+
+impl From<page_table::MapError> for BootError {
+    fn from(e: page_table::MapError) -> Self {
+        BootError::Map(e)
+    }
+}
+
+/// The host device tree as a byte slice, after checking its header.
+fn host_dtb(addr: usize) -> Result<&'static [u8], BootError> {
+    if addr == 0 || addr % 8 != 0 {
+        return Err(BootError::BadHostDtb(format!("address {addr:#x} is not 8-byte aligned")));
+    }
+    // SAFETY: the boot map covers all RAM, where QEMU put the DTB; we read its 8-byte header.
+    let header = unsafe { core::slice::from_raw_parts(addr as *const u8, 8) };
+    let magic = u32::from_be_bytes([header[0], header[1], header[2], header[3]]);
+    let size = u32::from_be_bytes([header[4], header[5], header[6], header[7]]) as usize;
+    if magic != FDT_MAGIC {
+        return Err(BootError::BadHostDtb(format!("bad magic {magic:#x} at {addr:#x}")));
+    }
+    if size > MAX_HOST_DTB {
+        return Err(BootError::BadHostDtb(format!("{size} bytes, more than {MAX_HOST_DTB}")));
+    }
+    // SAFETY: the header says the tree is `size` bytes long, all in RAM, and nothing writes it.
+    Ok(unsafe { core::slice::from_raw_parts(addr as *const u8, size) })
+}
+
+/// The bytes of a boot module, after checking it lies in RAM.
+fn module_bytes(label: &'static str, range: MemRange, ram: &[MemRange]) -> Result<&'static [u8], BootError> {
+    if !ram.iter().any(|bank| bank.contains_range(&range)) || range.end().is_none() {
+        return Err(BootError::ModuleOutsideRam { label, range });
+    }
+    // SAFETY: the module lies in RAM, identity mapped, and nothing writes it while we read it.
+    Ok(unsafe { core::slice::from_raw_parts(range.base as *const u8, range.size as usize) })
+}
+
+fn align_up(value: u64, align: u64) -> u64 {
+    value.div_ceil(align) * align
+}
+
+pub fn boot(dtb_addr: usize) -> Result<Infallible, BootError> {
+    let dtb = host_dtb(dtb_addr)?;
+    let info: BootInfo = host_dt::parse(dtb).map_err(BootError::Dt)?;
+    let platform = &info.platform;
+    if let Some(uart) = &platform.uart {
+        crate::console::init(uart.reg.base as usize);
+    }
+    let args = info.hypervisor_bootargs.clone().unwrap_or_default();
+    println!("command line: \"{args}\"");
+    let options = cmdline::parse(&args).map_err(|e| BootError::Cmdline(e.to_string()))?;
+
+    // The hypervisor's own map, then the boot modules.
+    let ram_regions: Vec<mmu::Region> =
+        platform.ram.iter().map(|r| mmu::Region { base: r.base, size: r.size, mem: MemType::Normal }).collect();
+    let mut devices = Vec::new();
+    if let Some(uart) = &platform.uart {
+        devices.push(mmu::Region { base: uart.reg.base, size: align_up(uart.reg.size, 4096), mem: MemType::Device });
+    }
+    let el2_root = mmu::switch_to_final_map(&ram_regions, &devices)?;
+
+    let (image_start, image_end) = mmu::image_range();
+    let hypervisor = MemRange::new(image_start, align_up(image_end, 2 * MIB) - image_start);
+    let host_dtb_range = MemRange::new(dtb_addr as u64, align_up(dtb.len() as u64, 4096));
+
+    let dom0 = info.dom0.as_ref().ok_or(BootError::NoDom0Kernel)?;
+    let kernel = dom0.kernel.as_ref().ok_or(BootError::NoDom0Kernel)?;
+    let kernel_bytes = module_bytes("dom0 kernel", kernel.range, &platform.ram)?;
+    let header = ImageHeader::parse(kernel_bytes)
+        .map_err(|e| BootError::NotAnImage { label: "the dom0 kernel", reason: e.to_string() })?;
+    let initrd = dom0.ramdisk.as_ref().map(|m| m.range);
+    let mut modules = alloc::vec![("dom0 kernel", kernel.range)];
+    if let Some(initrd) = initrd {
+        modules.push(("dom0 initrd", initrd));
+    }
+    let request = DomainRequest {
+        name: "dom0".to_string(),
+        mem_bytes: options.dom0_mem,
+        kernel: KernelInfo { module: kernel.range, header },
+        initrd,
+        identity: true,
+        ipa_base: 0,
+    };
+    let requests = [request];
+    let plans = layout::plan(&LayoutInput {
+        ram: &platform.ram,
+        hypervisor,
+        host_dtb: host_dtb_range,
+        modules: &modules,
+        domains: &requests,
+    })
+    .map_err(BootError::Layout)?;
+    let plan = &plans[0];
+
+    print_layout(&info, hypervisor, host_dtb_range, &modules, plan);
+
+    let nr_vcpus = options.dom0_max_vcpus.map_or(platform.cpus.len(), |n| (n as usize).min(platform.cpus.len()));
+    let vcpu_mpidrs: Vec<u64> = platform.cpus[..nr_vcpus].to_vec();
+    let platform_info = crate::set_platform(Platform {
+        cpus: platform.cpus.clone(),
+        firmware_uses_hvc: platform.psci_method.as_deref() == Some("hvc"),
+        el2_root,
+        vtcr: stage2_config().vtcr_el2(mmu::pa_size()).map_err(|e| BootError::Cmdline(format!("stage 2: {e:?}")))?,
+    });
+
+    // dom0's memory: kernel, initramfs, device tree.
+    let bootargs = kernel.bootargs.clone().or_else(|| dom0.bootargs.clone()).unwrap_or_default();
+    copy_into_guest(plan.kernel_ipa, kernel_bytes);
+    if let (Some(initrd), Some(dest)) = (initrd, plan.initrd_ipa) {
+        copy_into_guest(dest.base, module_bytes("dom0 initrd", initrd, &platform.ram)?);
+    }
+    let guest_dt = guest_dt::build_dom0(&GuestDtConfig {
+        platform,
+        plan,
+        bootargs: &bootargs,
+        vcpu_mpidrs: &vcpu_mpidrs,
+        passthrough_uart: true,
+    })
+    .map_err(|e| BootError::GuestDt(format!("{e}")))?;
+    copy_into_guest(plan.dtb_ipa.base, &guest_dt);
+
+    // Stage 2: dom0's RAM 1:1, and the devices it drives itself for now (GIC, UART).
+    let mut tables = mmu::HeapTables;
+    let mut stage2 = PageTable::new(stage2_config(), &mut tables)?;
+    let ram = Attributes { mem: MemType::Normal, access: Access::RWX };
+    let device = Attributes { mem: MemType::Device, access: Access::RW };
+    stage2.map(&mut tables, plan.ram_ipa.base, plan.ram_pa.base, plan.ram_ipa.size, ram)?;
+    let gic = &platform.gic;
+    for r in core::iter::once(&gic.dist).chain(gic.redist.iter()) {
+        stage2.map(&mut tables, r.base, r.base, align_up(r.size, 4096), device)?;
+    }
+    if let Some(uart) = &platform.uart {
+        stage2.map(&mut tables, uart.reg.base, uart.reg.base, align_up(uart.reg.size, 4096), device)?;
+    }
+    const VMID_SHIFT: u64 = 48;
+    let dom0 = domain::register(Domain {
+        id: 0,
+        name: "dom0".to_string(),
+        ram_ipa: plan.ram_ipa,
+        ram_pa: plan.ram_pa,
+        vttbr: stage2.root() | (1 << VMID_SHIFT),
+        stage2: spin::Mutex::new(stage2),
+        vcpus: vcpu_mpidrs.iter().enumerate().map(|(i, &mpidr)| Vcpu::new(i, mpidr, i)).collect(),
+    });
+    let (used, total) = crate::heap::usage();
+    println!("heap: {} KiB of {} KiB used", used / 1024, total / 1024);
+    println!("dom0: {} vCPU(s), entering the kernel at {:#x} with its device tree at {:#x}", dom0.vcpus.len(), plan.kernel_ipa, plan.dtb_ipa.base);
+    let _ = platform_info;
+    crate::run_vcpu(dom0, &dom0.vcpus[0], plan.kernel_ipa, plan.dtb_ipa.base)
+}
+
+fn stage2_config() -> Stage2Config {
+    Stage2Config::new(IPA_BITS).expect("39-bit IPA is supported")
+}
+
+/// Copies `bytes` to dom0 IPA `ipa` (= PA: dom0 is mapped 1:1) and cleans it to the point of
+/// coherency for a guest entered with caches off.
+fn copy_into_guest(ipa: u64, bytes: &[u8]) {
+    // SAFETY: `ipa` lies in dom0's RAM block, which the layout placed in free RAM (no module,
+    // DTB or hypervisor there) and which the EL2 map covers; `bytes` is outside it.
+    unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), ipa as *mut u8, bytes.len()) };
+    cache::clean_for_guest_entry(ipa as usize, bytes.len());
+}
+
+fn print_layout(info: &BootInfo, hypervisor: MemRange, host_dtb: MemRange, modules: &[(&str, MemRange)], plan: &DomainPlan) {
+    let mib = |r: &MemRange| r.size / MIB;
+    println!("Memory layout:");
+    for bank in &info.platform.ram {
+        println!("  RAM          {bank} ({} MiB)", mib(bank));
+    }
+    println!("  hypervisor   {hypervisor} ({} MiB, not mapped in any guest)", mib(&hypervisor));
+    println!("  host DTB     {host_dtb}");
+    for (label, range) in modules {
+        println!("  module       {range} {label}");
+    }
+    println!("  dom0 RAM     {} ({} MiB, IPA = PA)", plan.ram_pa, mib(&plan.ram_pa));
+    println!("    kernel     {:#x}", plan.kernel_ipa);
+    if let Some(initrd) = plan.initrd_ipa {
+        println!("    initrd     {initrd}");
+    }
+    println!("    DTB        {}", plan.dtb_ipa);
+}
