@@ -4,7 +4,8 @@
 
 use crate::arch::{cache, mmu};
 use crate::domain::{self, Domain, Vcpu};
-use crate::{cmdline, println, Platform};
+use crate::{println, Platform};
+use boot_info::cmdline;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;

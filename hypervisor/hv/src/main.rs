@@ -12,7 +12,6 @@ extern crate alloc;
 
 mod arch;
 mod builder;
-mod cmdline;
 mod console;
 mod domain;
 mod heap;

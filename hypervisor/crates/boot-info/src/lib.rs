@@ -22,6 +22,7 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+pub mod cmdline;
 mod dtb;
 pub mod guest_dt;
 pub mod host_dt;

@@ -4,9 +4,12 @@
 /// dom0 RAM when the command line does not say.
 pub const DEFAULT_DOM0_MEM: u64 = 512 << 20;
 
+/// What the command line sets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Options {
+    /// dom0's RAM in bytes.
     pub dom0_mem: u64,
+    /// At most this many vCPUs for dom0 (default: one per physical CPU).
     pub dom0_max_vcpus: Option<u32>,
 }
 
@@ -16,9 +19,16 @@ impl Default for Options {
     }
 }
 
+/// A command line option we know with a value we cannot use.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CmdlineError<'a> {
-    BadValue { option: &'a str, value: &'a str },
+    /// `option=value` where value is not what `option` takes.
+    BadValue {
+        /// The option's name.
+        option: &'a str,
+        /// The value given.
+        value: &'a str,
+    },
 }
 
 impl core::fmt::Display for CmdlineError<'_> {
@@ -58,4 +68,37 @@ pub fn parse_size(text: &str) -> Option<u64> {
     };
     let value: u64 = digits.parse().ok()?;
     value.checked_mul(1 << shift).filter(|&v| v > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_line_gives_defaults() {
+        assert_eq!(parse(""), Ok(Options::default()));
+        assert_eq!(parse("  console=dtuart loglvl=all "), Ok(Options::default()));
+    }
+
+    #[test]
+    fn dom0_mem_in_xen_forms() {
+        assert_eq!(parse("dom0_mem=256M").unwrap().dom0_mem, 256 << 20);
+        assert_eq!(parse("dom0_mem=1G,max:2G").unwrap().dom0_mem, 1 << 30);
+        assert_eq!(parse("dom0_mem=65536K").unwrap().dom0_mem, 64 << 20);
+        assert_eq!(parse("dom0_mem=4194304").unwrap().dom0_mem, 4 << 20);
+    }
+
+    #[test]
+    fn dom0_max_vcpus() {
+        assert_eq!(parse("dom0_max_vcpus=1").unwrap().dom0_max_vcpus, Some(1));
+        assert_eq!(parse("dom0_max_vcpus=0"), Err(CmdlineError::BadValue { option: "dom0_max_vcpus", value: "0" }));
+    }
+
+    #[test]
+    fn bad_sizes_are_errors() {
+        for bad in ["dom0_mem=", "dom0_mem=M", "dom0_mem=12Q", "dom0_mem=0", "dom0_mem=99999999999999999999G", "dom0_mem=-1M"] {
+            assert!(parse(bad).is_err(), "{bad} accepted");
+        }
+        assert_eq!(parse_size("17179869184G"), None, "overflow is refused");
+    }
 }
