@@ -73,7 +73,7 @@ impl Esr {
         }
         let sas = (iss >> 22) & 0b11;
         Some(DataAccess {
-            width: AccessWidth::from_log2(sas as u8),
+            width: AccessWidth::from_sas(sas as u64),
             sign_extend: iss & (1 << 21) != 0,
             register: ((iss >> 16) & 0x1f) as u8,
             sixty_four: iss & (1 << 15) != 0,
@@ -106,26 +106,28 @@ impl Esr {
     }
 }
 
-/// Width of a memory access.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The width of a memory access, as the data abort syndrome gives it (ESR_EL2.ISS.SAS). The
+/// one type every emulated device takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AccessWidth {
-    /// 8 bits.
+    /// 8 bits (SAS = 0b00).
     Byte,
-    /// 16 bits.
-    Half,
-    /// 32 bits.
+    /// 16 bits (SAS = 0b01).
+    Halfword,
+    /// 32 bits (SAS = 0b10).
     Word,
-    /// 64 bits.
-    Double,
+    /// 64 bits (SAS = 0b11).
+    Doubleword,
 }
 
 impl AccessWidth {
-    const fn from_log2(log2: u8) -> Self {
-        match log2 & 0b11 {
+    /// The width encoded by ESR_EL2.ISS.SAS (only the two low bits of `sas` are used).
+    pub const fn from_sas(sas: u64) -> AccessWidth {
+        match sas & 0b11 {
             0 => AccessWidth::Byte,
-            1 => AccessWidth::Half,
+            1 => AccessWidth::Halfword,
             2 => AccessWidth::Word,
-            _ => AccessWidth::Double,
+            _ => AccessWidth::Doubleword,
         }
     }
 
@@ -133,9 +135,9 @@ impl AccessWidth {
     pub const fn bytes(self) -> u64 {
         match self {
             AccessWidth::Byte => 1,
-            AccessWidth::Half => 2,
+            AccessWidth::Halfword => 2,
             AccessWidth::Word => 4,
-            AccessWidth::Double => 8,
+            AccessWidth::Doubleword => 8,
         }
     }
 
@@ -147,7 +149,7 @@ impl AccessWidth {
     /// Mask of the accessed bits.
     pub const fn mask(self) -> u64 {
         match self {
-            AccessWidth::Double => u64::MAX,
+            AccessWidth::Doubleword => u64::MAX,
             _ => (1u64 << self.bits()) - 1,
         }
     }
@@ -185,7 +187,7 @@ impl DataAccess {
     /// bits for a W register.
     pub fn load_result(&self, loaded: u64) -> u64 {
         let value = loaded & self.width.mask();
-        let value = if self.sign_extend && self.width != AccessWidth::Double {
+        let value = if self.sign_extend && self.width != AccessWidth::Doubleword {
             let shift = 64 - self.width.bits();
             (((value << shift) as i64) >> shift) as u64
         } else {
