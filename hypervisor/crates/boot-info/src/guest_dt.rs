@@ -16,7 +16,8 @@ use core::fmt;
 
 use vm_fdt::FdtWriter;
 
-use crate::host_dt::Platform;
+use crate::host_dt::{Platform, GIC_INTERRUPT_CELLS};
+use crate::MemRange;
 use crate::layout::DomainPlan;
 
 /// Root `compatible`: ours first, then QEMU's, which tells Linux nothing more than "a
@@ -42,6 +43,40 @@ pub struct GuestDtConfig<'a> {
     pub vcpu_mpidrs: &'a [u64],
     /// Give dom0 the host PL011 (and make it its stdout).
     pub passthrough_uart: bool,
+    /// Devices of the board model the hypervisor emulates for this guest.
+    pub devices: &'a [DeviceNode<'a>],
+}
+
+/// A device the hypervisor emulates, as the guest's device tree describes it.
+#[derive(Debug, Clone, Copy)]
+pub struct DeviceNode<'a> {
+    /// Node name without the unit address, e.g. "sp6" (the address is appended).
+    pub name: &'a str,
+    /// The `compatible` strings, most specific first.
+    pub compatible: &'a [&'a str],
+    /// Its register window.
+    pub reg: MemRange,
+    /// GIC interrupt specifiers, 3 cells each (may be empty).
+    pub interrupts: &'a [u32],
+    /// Further properties.
+    pub properties: &'a [(&'a str, PropValue<'a>)],
+    /// This device is the guest's console: `/chosen/stdout-path` names it.
+    pub stdout: bool,
+}
+
+/// The value of a further property of a [`DeviceNode`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PropValue<'a> {
+    /// One cell.
+    U32(u32),
+    /// A string.
+    Str(&'a str),
+}
+
+impl DeviceNode<'_> {
+    fn path(&self) -> String {
+        format!("/{}@{:x}", self.name, self.reg.base)
+    }
 }
 
 /// Why the tree cannot be built.
@@ -133,7 +168,15 @@ pub fn build_dom0(cfg: &GuestDtConfig<'_>) -> Result<Vec<u8>, GuestDtError> {
         (true, Some(uart)) => Some(uart),
         (true, None) => return Err(GuestDtError::NoUart),
     };
-    let uart_path = uart.map(|u| format!("/pl011@{:x}", u.reg.base));
+    if cfg.devices.iter().filter(|d| d.stdout).count() + usize::from(uart.is_some()) > 1 {
+        return Err(GuestDtError::Fdt("more than one console device".to_string()));
+    }
+    if cfg.devices.iter().any(|d| d.interrupts.len() % GIC_INTERRUPT_CELLS != 0) {
+        return Err(GuestDtError::Fdt("an interrupt specifier is not 3 cells".to_string()));
+    }
+    let uart_path = uart
+        .map(|u| format!("/pl011@{:x}", u.reg.base))
+        .or_else(|| cfg.devices.iter().find(|d| d.stdout).map(DeviceNode::path));
 
     let mut fdt = FdtWriter::new()?;
     let root = fdt.begin_node("")?;
@@ -233,6 +276,22 @@ pub fn build_dom0(cfg: &GuestDtConfig<'_>) -> Result<Vec<u8>, GuestDtError> {
         fdt.property_array_u32("clocks", &[UART_CLOCK_PHANDLE, UART_CLOCK_PHANDLE])?;
         fdt.property_string_list("clock-names", strings(&["uartclk", "apb_pclk"]))?;
         fdt.end_node(pl011)?;
+    }
+
+    for device in cfg.devices {
+        let node = fdt.begin_node(&device.path()[1..])?;
+        fdt.property_string_list("compatible", strings(device.compatible))?;
+        fdt.property_array_u32("reg", &cells64(&[device.reg.base, device.reg.size]))?;
+        if !device.interrupts.is_empty() {
+            fdt.property_array_u32("interrupts", device.interrupts)?;
+        }
+        for (name, value) in device.properties {
+            match value {
+                PropValue::U32(v) => fdt.property_u32(name, *v)?,
+                PropValue::Str(v) => fdt.property_string(name, v)?,
+            }
+        }
+        fdt.end_node(node)?;
     }
 
     fdt.end_node(root)?;

@@ -125,6 +125,7 @@ fn dom0_from_qemu_virt_end_to_end() {
         bootargs: dom0.bootargs.as_deref().unwrap_or(""),
         vcpu_mpidrs: &info.platform.cpus,
         passthrough_uart: true,
+        devices: &[],
     })
     .unwrap();
 

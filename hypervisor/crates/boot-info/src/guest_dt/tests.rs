@@ -49,6 +49,7 @@ fn build(
         bootargs: "console=hvc0 earlycon",
         vcpu_mpidrs: mpidrs,
         passthrough_uart: uart,
+        devices: &[],
     })
 }
 
@@ -312,6 +313,7 @@ fn errors() {
         bootargs: "a\0b",
         vcpu_mpidrs: &[0],
         passthrough_uart: false,
+        devices: &[],
     });
     assert!(matches!(bad_args, Err(GuestDtError::Fdt(_))));
     let mut tiny = plan.clone();
@@ -327,6 +329,7 @@ fn errors() {
         bootargs: &long_args,
         vcpu_mpidrs: &[0],
         passthrough_uart: false,
+        devices: &[],
     });
     assert!(matches!(
         too_long,
@@ -345,6 +348,50 @@ fn errors() {
 
 /// dtc is the reference implementation: if it is installed, it must accept the tree
 /// without a warning.
+#[test]
+fn emulated_devices_and_their_console() {
+    let platform = platform();
+    let plan = plan();
+    let sp6 = DeviceNode {
+        name: "sp6",
+        compatible: &["reds,reptar-sp6"],
+        reg: MemRange::new(0x1800_0000, 0x1000),
+        interrupts: &[0, 90, 4],
+        properties: &[],
+        stdout: false,
+    };
+    let uart = DeviceNode {
+        name: "uart",
+        compatible: &["arm,sbsa-uart"],
+        reg: MemRange::new(0x0900_0000, 0x1000),
+        interrupts: &[0, 1, 4],
+        properties: &[("current-speed", PropValue::U32(115_200)), ("label", PropValue::Str("console"))],
+        stdout: true,
+    };
+    let build_with = |devices: &[DeviceNode<'_>]| {
+        build_dom0(&GuestDtConfig {
+            platform: &platform,
+            plan: &plan,
+            bootargs: "console=ttyAMA0",
+            vcpu_mpidrs: &[0, 1],
+            passthrough_uart: false,
+            devices,
+        })
+    };
+    let dtb = build_with(&[sp6, uart]).unwrap();
+    let fdt = fdt::Fdt::new(&dtb).unwrap();
+    assert_eq!(strs(prop(&fdt, "/sp6@18000000", "compatible")), ["reds,reptar-sp6"]);
+    assert_eq!(be32(prop(&fdt, "/sp6@18000000", "reg")), [0, 0x1800_0000, 0, 0x1000]);
+    assert_eq!(be32(prop(&fdt, "/sp6@18000000", "interrupts")), [0, 90, 4]);
+    assert_eq!(be32(prop(&fdt, "/uart@9000000", "current-speed")), [115_200]);
+    assert_eq!(strs(prop(&fdt, "/uart@9000000", "label")), ["console"]);
+    assert_eq!(strs(prop(&fdt, "/chosen", "stdout-path")), ["/uart@9000000"]);
+
+    // Two consoles, or an interrupt that is not 3 cells, are refused.
+    assert!(build_with(&[uart, DeviceNode { name: "uart2", ..uart }]).is_err());
+    assert!(build_with(&[DeviceNode { interrupts: &[0, 90], ..sp6 }]).is_err());
+}
+
 #[test]
 fn dtc_accepts_the_tree() {
     use std::process::Command;
@@ -377,7 +424,7 @@ proptest! {
         let mpidrs: Vec<u64> = mpidrs.into_iter().collect();
         let platform = platform();
         let plan = plan();
-        let dtb = build_dom0(&GuestDtConfig { platform: &platform, plan: &plan, bootargs: &bootargs, vcpu_mpidrs: &mpidrs, passthrough_uart: true }).unwrap();
+        let dtb = build_dom0(&GuestDtConfig { platform: &platform, plan: &plan, bootargs: &bootargs, vcpu_mpidrs: &mpidrs, passthrough_uart: true, devices: &[] }).unwrap();
         let fdt = fdt::Fdt::new(&dtb).unwrap();
         let wide = mpidrs.iter().any(|&m| m > u64::from(u32::MAX));
         let read: Vec<u64> = fdt.cpus().map(|cpu| {
