@@ -2,14 +2,17 @@
 //! plans memory, builds dom0 (RAM, kernel, initramfs, device tree, stage 2, vCPUs) and enters it.
 //! Every bad input ends here as a `BootError` the boot CPU prints before powering off.
 
-use crate::arch::{cache, mmu};
+use crate::arch::{cache, gic, mmu, percpu};
+use crate::board;
+use crate::mmio::{self, Emulated};
 use crate::domain::{self, Domain, Vcpu};
 use crate::{println, Platform};
 use boot_info::cmdline;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
-use boot_info::guest_dt::{self, GuestDtConfig};
+use boot_info::guest_dt::{self, DeviceNode, GuestDtConfig};
+use vgic::{Config as VgicConfig, Vgic};
 use boot_info::host_dt::{self, BootInfo};
 use boot_info::image::ImageHeader;
 use boot_info::layout::{self, DomainPlan, DomainRequest, KernelInfo, LayoutInput};
@@ -24,6 +27,9 @@ const IPA_BITS: u8 = 39;
 /// The largest device tree we accept from QEMU or a boot loader.
 const MAX_HOST_DTB: usize = 2 << 20;
 const FDT_MAGIC: u32 = 0xd00d_feed;
+/// GIC interrupt specifier cells (bindings/interrupt-controller/arm,gic-v3.yaml).
+const GIC_SPI: u32 = 0;
+const IRQ_TYPE_LEVEL_HIGH: u32 = 4;
 
 pub enum BootError {
     BadHostDtb(String),
@@ -34,6 +40,7 @@ pub enum BootError {
     NotAnImage { label: &'static str, reason: String },
     Layout(layout::LayoutError),
     GuestDt(String),
+    Gic(String),
     Map(page_table::MapError),
 }
 
@@ -50,6 +57,7 @@ impl fmt::Display for BootError {
             BootError::NotAnImage { label, reason } => write!(f, "{label} is not an arm64 Image: {reason}"),
             BootError::Layout(e) => write!(f, "memory layout: {e}"),
             BootError::GuestDt(e) => write!(f, "dom0 device tree: {e}"),
+            BootError::Gic(e) => write!(f, "interrupt controller: {e}"),
             BootError::Map(e) => write!(f, "page tables: {e:?}"),
         }
     }
@@ -111,7 +119,16 @@ pub fn boot(dtb_addr: usize) -> Result<Infallible, BootError> {
     if let Some(uart) = &platform.uart {
         devices.push(mmu::Region { base: uart.reg.base, size: align_up(uart.reg.size, 4096), mem: MemType::Device });
     }
+    let host_gic = &platform.gic;
+    for r in core::iter::once(&host_gic.dist).chain(host_gic.redist.iter()) {
+        devices.push(mmu::Region { base: r.base, size: align_up(r.size, 4096), mem: MemType::Device });
+    }
     let el2_root = mmu::switch_to_final_map(&ram_regions, &devices)?;
+    let redist_regions: Vec<(u64, u64)> = host_gic.redist.iter().map(|r| (r.base, r.size)).collect();
+    gic::init_distributor(host_gic.dist.base as usize);
+    if !gic::init_cpu(0, percpu::this_cpu().mpidr, &redist_regions) {
+        return Err(BootError::Gic("no redistributor for the boot CPU".to_string()));
+    }
 
     let (image_start, image_end) = mmu::image_range();
     let hypervisor = MemRange::new(image_start, align_up(image_end, 2 * MIB) - image_start);
@@ -152,6 +169,7 @@ pub fn boot(dtb_addr: usize) -> Result<Infallible, BootError> {
     let vcpu_mpidrs: Vec<u64> = platform.cpus[..nr_vcpus].to_vec();
     let platform_info = crate::set_platform(Platform {
         cpus: platform.cpus.clone(),
+        redist_regions,
         firmware_uses_hvc: platform.psci_method.as_deref() == Some("hvc"),
         el2_root,
         vtcr: stage2_config().vtcr_el2(mmu::pa_size()).map_err(|e| BootError::Cmdline(format!("stage 2: {e:?}")))?,
@@ -163,26 +181,53 @@ pub fn boot(dtb_addr: usize) -> Result<Infallible, BootError> {
     if let (Some(initrd), Some(dest)) = (initrd, plan.initrd_ipa) {
         copy_into_guest(dest.base, module_bytes("dom0 initrd", initrd, &platform.ram)?);
     }
+    // dom0's interrupt controller: a vGIC at the addresses of the physical one, with one
+    // redistributor per vCPU; the virtual timer is linked to the physical PPI.
+    let mut vgic = Vgic::new(&VgicConfig {
+        vcpu_mpidrs: &vcpu_mpidrs,
+        nr_spis: (gic::nr_lines().saturating_sub(32)).min(vgic::MAX_SPIS),
+        priority_bits: gic::priority_bits(),
+    })
+    .map_err(|e| BootError::Gic(format!("{e:?}")))?;
+    for vcpu in 0..vcpu_mpidrs.len() {
+        vgic.link_ppi_hw(vcpu, gic::VIRTUAL_TIMER_PPI, Some(gic::VIRTUAL_TIMER_PPI))
+            .map_err(|e| BootError::Gic(format!("{e}")))?;
+    }
+    let gicr = MemRange::new(host_gic.redist[0].base, vgic.redist_region_size());
+    let mmio_regions = alloc::vec![
+        mmio::Region { range: MemRange::new(host_gic.dist.base, vgic::GICD_SIZE), device: Emulated::Gicd },
+        mmio::Region { range: gicr, device: Emulated::Gicr },
+        mmio::Region { range: board::sp6_range(), device: Emulated::Sp6 },
+    ];
+    let mut dom0_platform = platform.clone();
+    dom0_platform.gic.redist = alloc::vec![gicr];
+    let sp6_interrupt = [GIC_SPI, board::SP6_SPI, IRQ_TYPE_LEVEL_HIGH];
+    let devices = [DeviceNode {
+        name: "sp6",
+        compatible: &["reds,reptar-sp6"],
+        reg: board::sp6_range(),
+        interrupts: &sp6_interrupt,
+        properties: &[],
+        stdout: false,
+    }];
     let guest_dt = guest_dt::build_dom0(&GuestDtConfig {
-        platform,
+        platform: &dom0_platform,
         plan,
         bootargs: &bootargs,
         vcpu_mpidrs: &vcpu_mpidrs,
         passthrough_uart: true,
+        devices: &devices,
     })
     .map_err(|e| BootError::GuestDt(format!("{e}")))?;
     copy_into_guest(plan.dtb_ipa.base, &guest_dt);
 
-    // Stage 2: dom0's RAM 1:1, and the devices it drives itself for now (GIC, UART).
+    // Stage 2: dom0's RAM 1:1 and the UART it still drives itself. The GIC and the board's
+    // FPGA are emulated: absent, so that every access traps.
     let mut tables = mmu::HeapTables;
     let mut stage2 = PageTable::new(stage2_config(), &mut tables)?;
     let ram = Attributes { mem: MemType::Normal, access: Access::RWX };
     let device = Attributes { mem: MemType::Device, access: Access::RW };
     stage2.map(&mut tables, plan.ram_ipa.base, plan.ram_pa.base, plan.ram_ipa.size, ram)?;
-    let gic = &platform.gic;
-    for r in core::iter::once(&gic.dist).chain(gic.redist.iter()) {
-        stage2.map(&mut tables, r.base, r.base, align_up(r.size, 4096), device)?;
-    }
     if let Some(uart) = &platform.uart {
         stage2.map(&mut tables, uart.reg.base, uart.reg.base, align_up(uart.reg.size, 4096), device)?;
     }
@@ -195,7 +240,15 @@ pub fn boot(dtb_addr: usize) -> Result<Infallible, BootError> {
         vttbr: stage2.root() | (1 << VMID_SHIFT),
         stage2: spin::Mutex::new(stage2),
         vcpus: vcpu_mpidrs.iter().enumerate().map(|(i, &mpidr)| Vcpu::new(i, mpidr, i)).collect(),
+        vgic: spin::Mutex::new(vgic),
+        mmio: mmio_regions,
     });
+    // dom0 drives the UART itself for now: its interrupt is forwarded.
+    if let Some(uart) = &platform.uart {
+        if let [GIC_SPI, spi, _] = uart.interrupts[..] {
+            crate::irq::forward(dom0, 32 + spi).map_err(|e| BootError::Gic(format!("UART interrupt: {e}")))?;
+        }
+    }
     let (used, total) = crate::heap::usage();
     println!("heap: {} KiB of {} KiB used", used / 1024, total / 1024);
     println!("dom0: {} vCPU(s), entering the kernel at {:#x} with its device tree at {:#x}", dom0.vcpus.len(), plan.kernel_ipa, plan.dtb_ipa.base);

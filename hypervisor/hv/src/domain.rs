@@ -88,6 +88,10 @@ pub struct Domain {
     pub vttbr: u64,
     pub stage2: Mutex<PageTable>,
     pub vcpus: Vec<Vcpu>,
+    /// The domain's interrupt controller.
+    pub vgic: Mutex<vgic::Vgic>,
+    /// Windows of its IPA space the hypervisor emulates.
+    pub mmio: Vec<crate::mmio::Region>,
 }
 
 impl Domain {

@@ -11,10 +11,13 @@
 extern crate alloc;
 
 mod arch;
+mod board;
 mod builder;
 mod console;
 mod domain;
 mod heap;
+mod irq;
+mod mmio;
 mod psci;
 mod traps;
 
@@ -29,6 +32,8 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub struct Platform {
     /// MPIDR affinity of each physical CPU, by index.
     pub cpus: Vec<u64>,
+    /// The GIC redistributor regions (base, size), where each CPU finds its own.
+    pub redist_regions: Vec<(u64, u64)>,
     /// Whether the firmware's PSCI is reached by HVC (else SMC).
     pub firmware_uses_hvc: bool,
     /// The hypervisor's EL2 translation table root.
@@ -84,6 +89,10 @@ extern "C" fn secondary_main(index: usize) -> ! {
     percpu::init(index);
     let platform = platform();
     mmu::enable_final_map(platform.el2_root);
+    if !arch::gic::init_cpu(index, percpu::this_cpu().mpidr, &platform.redist_regions) {
+        println!("CPU {index}: no GIC redistributor: turning it off");
+        psci::firmware_cpu_off()
+    }
     let Some((dom, vcpu)) = domain::pending_vcpu_for(index) else {
         println!("CPU {index} started with no vCPU to run: turning it off");
         psci::firmware_cpu_off()

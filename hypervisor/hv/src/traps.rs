@@ -5,38 +5,38 @@
 use crate::arch::cpu::{self, El1ExceptionState, Syndrome};
 use crate::arch::exceptions::{ExceptionKind, TrapFrame};
 use crate::domain;
+use crate::mmio;
 use crate::psci;
+use arm_trap::{Esr, SysReg};
 
-/// Exception classes (ESR_ELx.EC) we handle.
-mod ec {
-    pub const UNKNOWN: u64 = 0x00;
-    pub const HVC64: u64 = 0x16;
-    pub const SMC64: u64 = 0x17;
-    pub const SYSREG: u64 = 0x18;
-    pub const INST_ABORT_LOWER: u64 = 0x20;
-    pub const INST_ABORT_SAME: u64 = 0x21;
-    pub const DATA_ABORT_LOWER: u64 = 0x24;
-    pub const DATA_ABORT_SAME: u64 = 0x25;
-}
+use arm_trap::class as ec;
 
 /// The HVC immediate of the Xen hypercall ABI (arch-arm.h).
 const XEN_HYPERCALL_TAG: u64 = 0xea1;
 const ENOSYS: i64 = 38;
 
 pub fn handle_exception(frame: &mut TrapFrame, kind: ExceptionKind) {
+    let from_guest = matches!(kind, ExceptionKind::Lower64Sync | ExceptionKind::Lower64Irq | ExceptionKind::Lower64Fiq);
+    if from_guest {
+        crate::irq::sync_from_guest();
+    }
     match kind {
         ExceptionKind::Lower64Sync => guest_sync(frame),
+        ExceptionKind::Lower64Irq | ExceptionKind::Lower64Fiq => crate::irq::handle_physical(),
         ExceptionKind::Lower32Sync | ExceptionKind::Lower32Irq | ExceptionKind::Lower32Fiq | ExceptionKind::Lower32SError => {
             // EL1 is AArch64 (HCR_EL2.RW) and our guests run AArch64 user space only.
             let dom = domain::current();
             crate::println!("{}: AArch32 exception {:?} at {:#x}: not supported, stopping the domain", dom.name, kind, frame.elr);
             crate::stop_domain(dom, "AArch32 guest code");
         }
-        ExceptionKind::Lower64Irq | ExceptionKind::Lower64Fiq | ExceptionKind::Lower64SError => {
+        ExceptionKind::Lower64SError => {
             let syndrome = Syndrome::read();
             crate::println!("unexpected {:?} from guest, ESR {:#x}, PC {:#x}: ignored", kind, syndrome.esr, frame.elr);
         }
         _ => hypervisor_fault(frame, kind),
+    }
+    if from_guest {
+        crate::irq::fill_for_guest();
     }
 }
 
@@ -73,12 +73,9 @@ fn guest_sync(frame: &mut TrapFrame) {
             frame.elr += 4;
             smccc_call(frame);
         }
-        ec::DATA_ABORT_LOWER | ec::INST_ABORT_LOWER => stage2_abort(frame, &s),
-        ec::SYSREG => {
-            let dom = domain::current();
-            crate::println!("{}v{}: trapped system register access (ISS {:#x}) at {:#x}: undefined", dom.name, domain::current_vcpu().id, s.iss(), frame.elr);
-            inject_undefined(frame, &s);
-        }
+        ec::DATA_ABORT_LOWER => data_abort(frame, &s),
+        ec::INST_ABORT_LOWER => stage2_abort(frame, &s),
+        ec::SYSREG => sysreg(frame, &s),
         _ => {
             let dom = domain::current();
             crate::println!("{}v{}: unhandled trap, ESR {:#x} (class {:#x}) at {:#x}: undefined", dom.name, domain::current_vcpu().id, s.esr, s.class(), frame.elr);
@@ -93,6 +90,53 @@ fn smccc_call(frame: &mut TrapFrame) {
         psci::Outcome::Return(value) => frame.x[0] = value as u64,
         psci::Outcome::CpuOff => crate::vcpu_stopped(),
     }
+}
+
+/// A load or store to an address the domain's stage 2 does not map: an emulated device's
+/// register, or memory that is not the domain's.
+fn data_abort(frame: &mut TrapFrame, s: &Syndrome) {
+    let esr = Esr(s.esr);
+    if let Some(access) = esr.data_access() {
+        match mmio::emulate(domain::current(), frame, s.fault_ipa(), access) {
+            mmio::Outcome::Done => {
+                frame.elr += esr.instruction_len();
+                return;
+            }
+            mmio::Outcome::BusError => return inject_abort(frame, s, true),
+            mmio::Outcome::NotEmulated => {}
+        }
+    }
+    stage2_abort(frame, s)
+}
+
+/// MSR/MRS that trap: the SGI generation registers (HCR_EL2.IMO), delivered by the vGIC.
+/// Anything else is undefined for the guest.
+fn sysreg(frame: &mut TrapFrame, s: &Syndrome) {
+    let dom = domain::current();
+    let vcpu = domain::current_vcpu();
+    let Some(access) = Esr(s.esr).sysreg_access() else { return inject_undefined(frame, s) };
+    let sgi = match access.register {
+        SysReg::ICC_SGI1R_EL1 | SysReg::ICC_ASGI1R_EL1 if !access.read => Some(false),
+        SysReg::ICC_SGI0R_EL1 if !access.read => Some(true),
+        _ => None,
+    };
+    let Some(group0) = sgi else {
+        crate::println!("{}v{}: {} of {} at {:#x}: undefined", dom.name, vcpu.id, if access.read { "read" } else { "write" }, access.register, frame.elr);
+        return inject_undefined(frame, s);
+    };
+    let value = mmio::register(frame, access.gpr);
+    let targets = {
+        let mut vgic = dom.vgic.lock();
+        if group0 {
+            vgic.send_sgi0(vcpu.id, value)
+        } else {
+            vgic.send_sgi(vcpu.id, value)
+        }
+    };
+    for target in targets.iter() {
+        crate::irq::kick(dom, target);
+    }
+    frame.elr += Esr(s.esr).instruction_len();
 }
 
 /// The Xen ABI is not implemented yet: every hypercall is "function not implemented".
@@ -140,11 +184,11 @@ const ESR_IL: u64 = 1 << 25;
 /// Fault status: synchronous external abort, not on a translation table walk.
 const FSC_SYNC_EXTERNAL: u64 = 0x10;
 
-fn take_exception_to_el1(frame: &mut TrapFrame, class_lower: u64, class_same: u64, iss: u64, far: u64) {
+fn take_exception_to_el1(frame: &mut TrapFrame, class_lower: u8, class_same: u8, iss: u64, far: u64) {
     let from_el0 = frame.spsr & MODE_MASK == MODE_EL0T;
     let class = if from_el0 { class_lower } else { class_same };
     let vbar = cpu::set_el1_exception_state(&El1ExceptionState {
-        esr: (class << 26) | ESR_IL | iss,
+        esr: (u64::from(class) << 26) | ESR_IL | iss,
         far,
         elr: frame.elr,
         spsr: frame.spsr,

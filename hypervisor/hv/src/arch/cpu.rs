@@ -11,9 +11,12 @@ use aarch64_cpu::registers::*;
 /// - TIDCP, TACR: implementation-defined and auxiliary control registers trap (the guest gets an
 ///   undefined instruction): a guest must not tune the physical core;
 /// - PTW: a stage-1 walk that hits Device memory at stage 2 faults.
-/// Interrupts (IMO/FMO) are not routed to EL2 yet: dom0 owns the GIC for now.
+/// - IMO, FMO: physical interrupts are taken by the hypervisor, the guest sees virtual ones
+///   (and its SGI register writes trap, to be delivered by its vGIC).
 fn guest_hcr() -> u64 {
     (HCR_EL2::RW::EL1IsAarch64
+        + HCR_EL2::IMO::EnableVirtualIRQ
+        + HCR_EL2::FMO::EnableVirtualFIQ
         + HCR_EL2::VM::Enable
         + HCR_EL2::SWIO::SET
         + HCR_EL2::FB::SET
@@ -51,8 +54,6 @@ pub fn load_vcpu_context(vttbr: u64, vmpidr: u64) {
     // The guest uses the virtual timer; the EL1 physical timer traps, the counter is readable.
     CNTHCTL_EL2.write(CNTHCTL_EL2::EL1PCTEN::SET + CNTHCTL_EL2::EL1PCEN::CLEAR);
     CNTVOFF_EL2.set(0);
-    // ICC_* system registers usable at EL1 (the guest drives the GICv3 CPU interface for now).
-    ICC_SRE_EL2.write(ICC_SRE_EL2::SRE::SET + ICC_SRE_EL2::ENABLE::SET);
     VMPIDR_EL2.set(vmpidr);
     // SAFETY: writing VPIDR_EL2 (the MIDR the guest reads) and HSTR_EL2 (no AArch32 CP15 traps)
     // only changes what EL1 observes.
@@ -85,11 +86,11 @@ impl Syndrome {
     pub fn read() -> Self {
         Syndrome { esr: ESR_EL2.get(), far: FAR_EL2.get(), hpfar: HPFAR_EL2.get() }
     }
-    pub fn class(&self) -> u64 {
-        (self.esr >> 26) & 0x3f
+    pub fn class(&self) -> u8 {
+        arm_trap::Esr(self.esr).class()
     }
     pub fn iss(&self) -> u64 {
-        self.esr & 0x1ff_ffff
+        u64::from(arm_trap::Esr(self.esr).iss())
     }
     /// The faulting intermediate physical address of a stage-2 abort: HPFAR_EL2.FIPA holds
     /// IPA[47:12] in bits [43:4]; the page offset comes from FAR_EL2.

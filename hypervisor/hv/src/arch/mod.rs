@@ -5,6 +5,7 @@
 pub mod cache;
 pub mod cpu;
 pub mod exceptions;
+pub mod gic;
 pub mod head;
 pub mod mmu;
 pub mod percpu;
