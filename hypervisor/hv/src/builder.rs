@@ -22,6 +22,7 @@ use core::fmt;
 use page_table::{Access, Attributes, MemType, PageTable, Stage2Config};
 
 const MIB: u64 = 1 << 20;
+const PAGE: u64 = 4096;
 /// Stage-2 input size: 39 bits (512 GiB) of guest-physical space, start level 1.
 const IPA_BITS: u8 = 39;
 /// The largest device tree we accept from QEMU or a boot loader.
@@ -101,6 +102,13 @@ fn align_up(value: u64, align: u64) -> u64 {
     value.div_ceil(align) * align
 }
 
+/// The whole pages covering a device's registers, as the EL2 map needs them.
+fn device_pages(range: &MemRange) -> mmu::Region {
+    let base = range.base & !(PAGE - 1);
+    let end = align_up(range.base.saturating_add(range.size), PAGE);
+    mmu::Region { base, size: end - base, mem: MemType::Device }
+}
+
 pub fn boot(dtb_addr: usize) -> Result<Infallible, BootError> {
     let dtb = host_dtb(dtb_addr)?;
     let info: BootInfo = host_dt::parse(dtb).map_err(BootError::Dt)?;
@@ -117,11 +125,14 @@ pub fn boot(dtb_addr: usize) -> Result<Infallible, BootError> {
         platform.ram.iter().map(|r| mmu::Region { base: r.base, size: r.size, mem: MemType::Normal }).collect();
     let mut devices = Vec::new();
     if let Some(uart) = &platform.uart {
-        devices.push(mmu::Region { base: uart.reg.base, size: align_up(uart.reg.size, 4096), mem: MemType::Device });
+        devices.push(device_pages(&uart.reg));
     }
     let host_gic = &platform.gic;
     for r in core::iter::once(&host_gic.dist).chain(host_gic.redist.iter()) {
-        devices.push(mmu::Region { base: r.base, size: align_up(r.size, 4096), mem: MemType::Device });
+        devices.push(device_pages(r));
+    }
+    for slot in &platform.virtio_mmio {
+        devices.push(device_pages(&slot.reg));
     }
     let el2_root = mmu::switch_to_final_map(&ram_regions, &devices)?;
     let redist_regions: Vec<(u64, u64)> = host_gic.redist.iter().map(|r| (r.base, r.size)).collect();
@@ -132,7 +143,7 @@ pub fn boot(dtb_addr: usize) -> Result<Infallible, BootError> {
 
     let (image_start, image_end) = mmu::image_range();
     let hypervisor = MemRange::new(image_start, align_up(image_end, 2 * MIB) - image_start);
-    let host_dtb_range = MemRange::new(dtb_addr as u64, align_up(dtb.len() as u64, 4096));
+    let host_dtb_range = MemRange::new(dtb_addr as u64, align_up(dtb.len() as u64, PAGE));
 
     let dom0 = info.dom0.as_ref().ok_or(BootError::NoDom0Kernel)?;
     let kernel = dom0.kernel.as_ref().ok_or(BootError::NoDom0Kernel)?;
@@ -248,6 +259,9 @@ pub fn boot(dtb_addr: usize) -> Result<Infallible, BootError> {
         if let [GIC_SPI, spi, _] = uart.interrupts[..] {
             crate::irq::forward(dom0, 32 + spi).map_err(|e| BootError::Gic(format!("UART interrupt: {e}")))?;
         }
+    }
+    if let Some(intid) = crate::keyboard::probe(&platform.virtio_mmio) {
+        crate::irq::register_handler(intid, crate::keyboard::handle_interrupt);
     }
     let (used, total) = crate::heap::usage();
     println!("heap: {} KiB of {} KiB used", used / 1024, total / 1024);

@@ -116,7 +116,18 @@ pub fn handle_physical() {
                     gic::deactivate(intid);
                 }
             }
-            gic::KICK_SGI | gic::MAINTENANCE_PPI => gic::deactivate(intid),
+            gic::MAINTENANCE_PPI => {
+                // Level-sensitive: asserted while a list register awaits our attention (an
+                // EOI'd level interrupt, an underflow). The exit already synced them into the
+                // vGIC, so empty them now; the refill before returning to the guest puts back
+                // what is still pending. Without this the interrupt would be taken forever.
+                for lr in 0..nr_lrs() {
+                    gic::write_lr(lr, 0);
+                }
+                gic::set_underflow_interrupt(false);
+                gic::deactivate(intid);
+            }
+            gic::KICK_SGI => gic::deactivate(intid),
             _ if let Some(dom) = forwarded_to(intid) => {
                 let result = dom.vgic.lock().raise_edge(intid);
                 match result {

@@ -17,6 +17,7 @@ mod console;
 mod domain;
 mod heap;
 mod irq;
+mod keyboard;
 mod mmio;
 mod psci;
 mod traps;

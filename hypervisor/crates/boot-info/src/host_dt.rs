@@ -95,6 +95,18 @@ pub struct Platform {
     pub uart: Option<Uart>,
     /// The PSCI conduit, "smc" or "hvc", if a PSCI node exists.
     pub psci_method: Option<String>,
+    /// virtio-mmio transports (`virtio,mmio`), in device-tree order: the hypervisor looks for
+    /// its keyboard among them.
+    pub virtio_mmio: Vec<VirtioMmio>,
+}
+
+/// A virtio-mmio transport slot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VirtioMmio {
+    /// Its register window.
+    pub reg: MemRange,
+    /// Raw cells of its `interrupts` (3 per interrupt).
+    pub interrupts: Vec<u32>,
 }
 
 /// A GICv3.
@@ -333,6 +345,7 @@ pub fn parse(dtb: &[u8]) -> Result<BootInfo, DtError> {
         timer_interrupts: parse_timer(&tree)?,
         uart: parse_uart(&tree)?,
         psci_method: parse_psci(&tree)?,
+        virtio_mmio: parse_virtio_mmio(&tree)?,
     };
 
     let Some(chosen) = tree.find_path("/chosen") else {
@@ -729,6 +742,16 @@ fn parse_uart(tree: &Tree<'_>) -> Result<Option<Uart>, DtError> {
         interrupts: interrupt_cells(tree, node)?.unwrap_or_default(),
         clock_frequency: uart_clock_hz(tree, node).unwrap_or(DEFAULT_UART_CLOCK_HZ),
     }))
+}
+
+/// Every available `virtio,mmio` node with a register window.
+fn parse_virtio_mmio(tree: &Tree<'_>) -> Result<Vec<VirtioMmio>, DtError> {
+    let mut transports = Vec::new();
+    for node in tree.nodes().filter(|&n| is_available(tree, n) && has_compatible(tree, n, &["virtio,mmio"])) {
+        let Some(&reg) = device_regions(tree, node)?.first() else { continue };
+        transports.push(VirtioMmio { reg, interrupts: interrupt_cells(tree, node)?.unwrap_or_default() });
+    }
+    Ok(transports)
 }
 
 /// The `clock-frequency` of the clock the UART names "uartclk" (or of its first clock).

@@ -66,6 +66,11 @@ fn boot_configuration_of_qemu_virt() {
         Some("console=hvc0 earlycon=xenboot")
     );
     assert!(info.domus.is_empty());
+    // QEMU virt's 32 virtio-mmio slots, 0x200 apart from 0x0a000000, SPIs 16 to 47.
+    let virtio = &info.platform.virtio_mmio;
+    assert_eq!(virtio.len(), 32);
+    assert!(virtio.iter().any(|t| t.reg == MemRange::new(0x0a00_0000, 0x200) && t.interrupts == [0, 16, 1]));
+    assert!(virtio.iter().all(|t| (0x0a00_0000..0x0a00_4000).contains(&t.reg.base)));
 }
 
 /// An Image header as Linux >= 5.8 writes it (text_offset 0), for a kernel of `image_size`.

@@ -21,6 +21,7 @@ fn platform() -> Platform {
             clock_frequency: 24_000_000,
         }),
         psci_method: Some("smc".to_string()),
+        virtio_mmio: Vec::new(),
     }
 }
 
