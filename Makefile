@@ -21,7 +21,10 @@ HV_ELF := $(CARGO_TARGETS)/hypervisor/$(HV_TARGET)/release/reptar-hv
 
 KERNEL_DIR = $(shell scripts/kernel/build --dir)
 
-.PHONY: all run test bench setup kernel hypervisor rootfs modules host-test system-test clean
+PROGRAMS_DIR := $(CARGO_TARGETS)/programs/aarch64-unknown-linux-gnu/release
+PROGRAMS := input-events leds
+
+.PHONY: all run test bench setup kernel hypervisor rootfs modules programs host-test system-test clean
 all: hypervisor kernel rootfs
 
 setup:
@@ -45,8 +48,13 @@ modules: kernel
 		$(MAKE) -C $(KERNEL_DIR) M=$(TOP) "$${KMAKE_VARS[@]}" modules
 	@mkdir -p $(BUILD)/modules && find drivers -name '*.ko' -exec cp {} $(BUILD)/modules/ \;
 
-rootfs: setup modules
-	@scripts/rootfs dom0 $(BUILD)/dom0-rootfs.cpio.gz $(wildcard $(BUILD)/modules/*.ko)
+# The guests' user-space programs: static aarch64 binaries (rootfs/programs).
+programs: setup
+	cd rootfs/programs && CARGO_TARGET_DIR=$(CARGO_TARGETS)/programs $(CARGO) build --release
+
+rootfs: setup modules programs
+	@scripts/rootfs dom0 $(BUILD)/dom0-rootfs.cpio.gz $(addprefix --bin $(PROGRAMS_DIR)/,$(PROGRAMS)) \
+		$(wildcard $(BUILD)/modules/*.ko)
 
 run: all
 	scripts/launch

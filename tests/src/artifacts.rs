@@ -8,8 +8,15 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Result};
 
 /// The top of the REPTAR tree (this crate is its `tests/` directory).
+///
+/// Taken from the environment cargo sets when it runs a test or a binary, not from the build:
+/// build outputs are cached outside the work tree and shared by every clone, so a path compiled
+/// in could name another clone.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    Path::new(&manifest_dir)
         .parent()
         .expect("the test crate lives in a subdirectory of the REPTAR tree")
         .to_path_buf()
