@@ -2,6 +2,7 @@
 //! buttons, an interrupt), at the address it has on the real board. Buttons are pressed from
 //! the QEMU window's keyboard or the monitor; LED changes are reported on the console.
 
+use crate::arch::timer;
 use crate::domain;
 use crate::println;
 use arm_trap::AccessWidth;
@@ -42,6 +43,7 @@ pub fn sp6_write(offset: u64, width: AccessWidth, value: u64) -> Result<(), sp6_
 /// Presses and releases a board button (the monitor's `press`, or a key typed in the window).
 pub fn press(button: Button) {
     let effects = SP6.lock().press(button);
+    println!("button {} pressed (cntvct={})", button.name(), timer::count());
     apply(effects);
 }
 
@@ -64,7 +66,8 @@ pub fn state() -> (u8, u16, u8) {
 /// interrupt line to dom0's vGIC.
 fn apply(effects: Effects) {
     if let Some((_, new)) = effects.leds {
-        println!("LEDs: {}", LedRow(new));
+        // Stamped with the generic timer's count, for latency measurements against guests.
+        println!("LEDs: {} (cntvct={})", LedRow(new), timer::count());
     }
     if let Some(level) = effects.irq_line {
         if let Some(dom0) = domain::get(0) {

@@ -1,18 +1,26 @@
-//! Boot benchmark: wall time from spawning QEMU to the dom0 shell prompt, over a few boots, and
-//! the size of the hypervisor binary. Prints figures; never fails on a time.
+//! Benchmarks. Print figures; never fail on a time.
 //!
-//! usage: bench [--runs N] [--icount]
-//!   --runs N    boots to measure (default 3)
-//!   --icount    run QEMU with -icount shift=0 (deterministic single-threaded TCG)
+//! - boot: wall time from spawning QEMU to the dom0 shell prompt, over a few boots, and the size
+//!   of the hypervisor binary;
+//! - board: latency from a button pressed (QMP) to dom0's input event, and from an LED write in
+//!   dom0 to the hypervisor's LED register change, both in guest time: the hypervisor stamps its
+//!   side with the generic timer's count, dom0's programs stamp theirs with the same counter.
+//!
+//! usage: bench [--runs N] [--samples N] [--icount]
+//!   --runs N     boots to measure (default 3)
+//!   --samples N  board latency samples (default 100)
+//!   --icount     run QEMU with -icount shift=0 (deterministic single-threaded TCG)
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use reptar_tests::{Artifacts, LaunchOptions, Machine, BOOT_TIMEOUT, EXIT_TIMEOUT};
+use regex::Regex;
+use reptar_tests::{Artifacts, LaunchOptions, Machine, BOOT_TIMEOUT, EXIT_TIMEOUT, SHELL_TIMEOUT};
 
 struct Settings {
     runs: usize,
+    samples: usize,
     icount: bool,
 }
 
@@ -27,7 +35,7 @@ fn main() -> ExitCode {
 }
 
 fn parse_args() -> Result<Settings> {
-    let mut settings = Settings { runs: 3, icount: false };
+    let mut settings = Settings { runs: 3, samples: 100, icount: false };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -38,8 +46,15 @@ fn parse_args() -> Result<Settings> {
                     bail!("--runs must be at least 1");
                 }
             }
+            "--samples" => {
+                let samples = args.next().context("--samples needs a number")?;
+                settings.samples = samples.parse().with_context(|| format!("--samples {samples}"))?;
+                if settings.samples == 0 {
+                    bail!("--samples must be at least 1");
+                }
+            }
             "--icount" => settings.icount = true,
-            _ => bail!("unknown argument {arg} (usage: bench [--runs N] [--icount])"),
+            _ => bail!("unknown argument {arg} (usage: bench [--runs N] [--samples N] [--icount])"),
         }
     }
     Ok(settings)
@@ -67,6 +82,80 @@ fn run(settings: Settings) -> Result<()> {
         median(&mut times).as_secs_f64(),
         runs.join(", ")
     );
+    board_latencies(settings.samples, settings.icount)
+}
+
+/// The generic timer's count printed as `cntvct=N`, and its frequency if given.
+fn stamps(text: &str) -> Vec<u64> {
+    let re = Regex::new(r"cntvct=(\d+)").expect("stamp pattern");
+    re.captures_iter(text).filter_map(|c| c[1].parse().ok()).collect()
+}
+
+fn frequency(text: &str) -> Option<u64> {
+    Regex::new(r"cntfrq=(\d+)").ok()?.captures(text)?[1].parse().ok()
+}
+
+/// Median and 99th percentile of `ticks` in microseconds.
+fn report(what: &str, mut ticks: Vec<u64>, hz: u64) {
+    if ticks.is_empty() {
+        println!("{what}: no samples");
+        return;
+    }
+    ticks.sort_unstable();
+    let micros = |t: u64| t as f64 * 1e6 / hz as f64;
+    let p99 = ticks[((ticks.len() * 99).div_ceil(100)).saturating_sub(1)];
+    println!(
+        "{what}: median {:.1} us, p99 {:.1} us ({} samples, guest time)",
+        micros(ticks[ticks.len() / 2]),
+        micros(p99),
+        ticks.len()
+    );
+}
+
+/// Button press to dom0 input event, and dom0 LED write to the hypervisor's LED register.
+fn board_latencies(samples: usize, icount: bool) -> Result<()> {
+    let mut options = LaunchOptions::new("bench-board");
+    if icount {
+        options = options.icount();
+    }
+    let mut m = Machine::boot_to_dom0_shell(options)?;
+    m.shell("insmod /sp6.ko", SHELL_TIMEOUT)?;
+
+    // LEDs: each write stamped by `leds set --stamp` just before it, and by the hypervisor when
+    // the register changes. Alternate 1 and 0 so that every write changes the LED.
+    let mark = m.mark();
+    let output = m.shell(
+        &format!("i=0; while [ $i -lt {samples} ]; do leds set 0 $((i % 2 == 0)) --stamp; i=$((i+1)); done"),
+        Duration::from_secs(300),
+    )?;
+    let hz = frequency(&output).context("no counter frequency from dom0")?;
+    let guest = stamps(&output);
+    let hypervisor: Vec<u64> = m
+        .output_since(mark)
+        .lines()
+        .filter(|l| l.starts_with("(XEN) LEDs:"))
+        .flat_map(stamps)
+        .collect();
+    let led: Vec<u64> = guest.iter().zip(&hypervisor).map(|(g, h)| h.saturating_sub(*g)).collect();
+    report("LED write in dom0 -> hypervisor LED register", led, hz);
+
+    // Buttons: the hypervisor stamps the press, dom0's input-events the event's arrival.
+    let mut button = Vec::with_capacity(samples);
+    m.send_line(&format!("input-events --name reptar_sp6_buttons --keys-only --stamp --count {}", 2 * samples))?;
+    m.expect(r"reading /dev/input/event\d+", SHELL_TIMEOUT)?;
+    for _ in 0..samples {
+        m.qmp()?.send_key("ret")?;
+        let pressed = m.expect(r"\(XEN\) button (?i:enter) pressed \(cntvct=(\d+)\)", SHELL_TIMEOUT)?;
+        let at: u64 = pressed.get(1).context("press stamp")?.parse()?;
+        let seen = m.expect(r"EV_KEY KEY_ENTER 1 \(press\) cntvct=(\d+)", SHELL_TIMEOUT)?;
+        let seen: u64 = seen.get(1).context("event stamp")?.parse()?;
+        button.push(seen.saturating_sub(at));
+        m.expect(r"EV_KEY KEY_ENTER 0 \(release\)", SHELL_TIMEOUT)?;
+    }
+    m.wait_for_prompt(SHELL_TIMEOUT)?;
+    report("button press -> dom0 input event", button, hz);
+    m.send_line("poweroff -f")?;
+    let _ = m.wait_exit(EXIT_TIMEOUT);
     Ok(())
 }
 

@@ -9,3 +9,4 @@ pub mod gic;
 pub mod head;
 pub mod mmu;
 pub mod percpu;
+pub mod timer;
