@@ -75,9 +75,11 @@ pub(crate) fn command_output(console: &str, typed: &str) -> String {
 }
 
 /// The tty echo of `typed`: its characters, with line wraps and escape sequences allowed between
-/// them, and the line end.
+/// them, and the line end. The hypervisor's console puts a `[DOM-x] ` prefix on every line,
+/// wrapped ones included, and may put a whole `(XEN) ` line between two parts of one.
 fn echo_pattern(typed: &str) -> Regex {
-    const INSERTION: &str = r"(?:\r|\n|\x1b\[[0-9;?]*[A-Za-z]| \x08)*";
+    const INSERTION: &str =
+        r"(?:\r|\n|\[DOM-[0-9A-Za-z]+\] |\(XEN\) [^\n]*\n|\x1b\[[0-9;?]*[A-Za-z]| \x08)*";
     let characters: Vec<String> = typed
         .trim_end_matches('\n')
         .chars()
@@ -153,6 +155,17 @@ mod tests {
     #[test]
     fn an_unrecognised_echo_is_taken_as_the_first_line() {
         assert_eq!(command_output("something else\r\nout\r\n", "cat x\n"), "out");
+    }
+
+    #[test]
+    fn a_wrapped_echo_with_console_prefixes_is_recognised() {
+        let typed = command_line("dmesg | grep -cE 'WARNING:|suspected memory leak' || true", 7).unwrap();
+        let (first, second) = typed.split_at(30);
+        let console = format!(
+            "[DOM-0] dom0:/# \x1b[6n{first}\r\n(XEN) LEDs: o o o o o o\r\n[DOM-0] {}\r\n[DOM-0] 0\r\n",
+            second.trim_end()
+        );
+        assert_eq!(command_output(&console, &typed), "0");
     }
 
     #[test]

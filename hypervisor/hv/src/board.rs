@@ -52,11 +52,7 @@ pub fn release(button: Button) {
     apply(effects);
 }
 
-/// The LEDs as they are now (bit N = LED N).
-pub fn leds() -> u8 {
-    SP6.lock().leds()
-}
-
+/// LEDs (bit N = LED N), IRQ_CTL and PUSH_BUT as they are now, for the monitor.
 pub fn state() -> (u8, u16, u8) {
     let sp6 = SP6.lock();
     (sp6.leds(), sp6.irq_ctl(), sp6.push_buttons())

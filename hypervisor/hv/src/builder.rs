@@ -11,7 +11,8 @@ use boot_info::cmdline;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
-use boot_info::guest_dt::{self, DeviceNode, GuestDtConfig};
+use boot_info::guest_dt::{self, DeviceNode, GuestDtConfig, PropValue};
+use crate::vconsole::VirtualUart;
 use vgic::{Config as VgicConfig, Vgic};
 use boot_info::host_dt::{self, BootInfo};
 use boot_info::image::ImageHeader;
@@ -31,6 +32,8 @@ const FDT_MAGIC: u32 = 0xd00d_feed;
 /// GIC interrupt specifier cells (bindings/interrupt-controller/arm,gic-v3.yaml).
 const GIC_SPI: u32 = 0;
 const IRQ_TYPE_LEVEL_HIGH: u32 = 4;
+/// What dom0's console UART says its line runs at (an emulated UART has no baud rate).
+const CONSOLE_BAUD: u32 = 115_200;
 
 pub enum BootError {
     BadHostDtb(String),
@@ -205,43 +208,54 @@ pub fn boot(dtb_addr: usize) -> Result<Infallible, BootError> {
             .map_err(|e| BootError::Gic(format!("{e}")))?;
     }
     let gicr = MemRange::new(host_gic.redist[0].base, vgic.redist_region_size());
-    let mmio_regions = alloc::vec![
+    let mut mmio_regions = alloc::vec![
         mmio::Region { range: MemRange::new(host_gic.dist.base, vgic::GICD_SIZE), device: Emulated::Gicd },
         mmio::Region { range: gicr, device: Emulated::Gicr },
         mmio::Region { range: board::sp6_range(), device: Emulated::Sp6 },
     ];
+    // dom0's console: an emulated SBSA UART where the board's PL011 is, on the same SPI.
+    let uart = platform.uart.as_ref().ok_or(BootError::GuestDt("the board has no PL011 for the console".to_string()))?;
+    let uart_interrupt: [u32; 3] = uart.interrupts.get(..3).and_then(|c| c.try_into().ok()).unwrap_or([GIC_SPI, 1, IRQ_TYPE_LEVEL_HIGH]);
+    let uart_window = MemRange::new(uart.reg.base, hv_console::vuart::REGION_SIZE);
+    mmio_regions.push(mmio::Region { range: uart_window, device: Emulated::Uart });
     let mut dom0_platform = platform.clone();
     dom0_platform.gic.redist = alloc::vec![gicr];
     let sp6_interrupt = [GIC_SPI, board::SP6_SPI, IRQ_TYPE_LEVEL_HIGH];
-    let devices = [DeviceNode {
-        name: "sp6",
-        compatible: &["reds,reptar-sp6"],
-        reg: board::sp6_range(),
-        interrupts: &sp6_interrupt,
-        properties: &[],
-        stdout: false,
-    }];
+    let devices = [
+        DeviceNode {
+            name: "sp6",
+            compatible: &["reds,reptar-sp6"],
+            reg: board::sp6_range(),
+            interrupts: &sp6_interrupt,
+            properties: &[],
+            stdout: false,
+        },
+        DeviceNode {
+            name: "uart",
+            compatible: &["arm,sbsa-uart"],
+            reg: uart_window,
+            interrupts: &uart_interrupt,
+            properties: &[("current-speed", PropValue::U32(CONSOLE_BAUD))],
+            stdout: true,
+        },
+    ];
     let guest_dt = guest_dt::build_dom0(&GuestDtConfig {
         platform: &dom0_platform,
         plan,
         bootargs: &bootargs,
         vcpu_mpidrs: &vcpu_mpidrs,
-        passthrough_uart: true,
+        passthrough_uart: false,
         devices: &devices,
     })
     .map_err(|e| BootError::GuestDt(format!("{e}")))?;
     copy_into_guest(plan.dtb_ipa.base, &guest_dt);
 
-    // Stage 2: dom0's RAM 1:1 and the UART it still drives itself. The GIC and the board's
-    // FPGA are emulated: absent, so that every access traps.
+    // Stage 2: dom0's RAM 1:1, nothing else. The GIC, the console UART and the board's FPGA
+    // are emulated: absent, so that every access traps.
     let mut tables = mmu::HeapTables;
     let mut stage2 = PageTable::new(stage2_config(), &mut tables)?;
     let ram = Attributes { mem: MemType::Normal, access: Access::RWX };
-    let device = Attributes { mem: MemType::Device, access: Access::RW };
     stage2.map(&mut tables, plan.ram_ipa.base, plan.ram_pa.base, plan.ram_ipa.size, ram)?;
-    if let Some(uart) = &platform.uart {
-        stage2.map(&mut tables, uart.reg.base, uart.reg.base, align_up(uart.reg.size, 4096), device)?;
-    }
     const VMID_SHIFT: u64 = 48;
     let dom0 = domain::register(Domain {
         id: 0,
@@ -253,12 +267,14 @@ pub fn boot(dtb_addr: usize) -> Result<Infallible, BootError> {
         vcpus: vcpu_mpidrs.iter().enumerate().map(|(i, &mpidr)| Vcpu::new(i, mpidr, i)).collect(),
         vgic: spin::Mutex::new(vgic),
         mmio: mmio_regions,
+        console: Some(VirtualUart::new(32 + uart_interrupt[1])),
     });
-    // dom0 drives the UART itself for now: its interrupt is forwarded.
-    if let Some(uart) = &platform.uart {
-        if let [GIC_SPI, spi, _] = uart.interrupts[..] {
-            crate::irq::forward(dom0, 32 + spi).map_err(|e| BootError::Gic(format!("UART interrupt: {e}")))?;
-        }
+    // The board's serial line is the hypervisor's: what the user types arrives by interrupt.
+    if let [GIC_SPI, spi, _] = uart.interrupts[..] {
+        crate::irq::register_handler(32 + spi, crate::console::handle_rx_interrupt);
+        crate::console::enable_input();
+    } else {
+        println!("console: the UART has no SPI: no input");
     }
     if let Some(intid) = crate::keyboard::probe(&platform.virtio_mmio) {
         crate::irq::register_handler(intid, crate::keyboard::handle_interrupt);

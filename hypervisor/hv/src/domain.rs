@@ -92,6 +92,8 @@ pub struct Domain {
     pub vgic: Mutex<vgic::Vgic>,
     /// Windows of its IPA space the hypervisor emulates.
     pub mmio: Vec<crate::mmio::Region>,
+    /// Its console UART.
+    pub console: Option<crate::vconsole::VirtualUart>,
 }
 
 impl Domain {

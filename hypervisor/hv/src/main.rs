@@ -19,8 +19,10 @@ mod heap;
 mod irq;
 mod keyboard;
 mod mmio;
+mod monitor;
 mod psci;
 mod traps;
+mod vconsole;
 
 use alloc::vec::Vec;
 use arch::{exceptions, mmu, percpu};

@@ -20,6 +20,8 @@ pub enum Emulated {
     Gicr,
     /// The REPTAR SP6 FPGA (dom0).
     Sp6,
+    /// The domain's console UART.
+    Uart,
 }
 
 /// One emulated window of a domain's IPA space.
@@ -51,12 +53,20 @@ pub fn emulate(dom: &Domain, frame: &mut TrapFrame, ipa: u64, access: DataAccess
             Emulated::Gicd => write_gic(dom, dom.vgic.lock().dist_write(offset, width, value)),
             Emulated::Gicr => write_gic(dom, dom.vgic.lock().redist_write(offset, width, value)),
             Emulated::Sp6 => board::sp6_write(offset, width, value).map(|()| 0).map_err(|e| e.to_string()),
+            Emulated::Uart => match &dom.console {
+                Some(uart) => uart.write(dom, offset, width, value).map(|()| 0).map_err(|e| e.to_string()),
+                None => Err("no console UART".to_string()),
+            },
         }
     } else {
         let value = match region.device {
             Emulated::Gicd => read_gic(dom.vgic.lock().dist_read(offset, width)),
             Emulated::Gicr => read_gic(dom.vgic.lock().redist_read(offset, width)),
             Emulated::Sp6 => board::sp6_read(offset, width).map_err(|e| e.to_string()),
+            Emulated::Uart => match &dom.console {
+                Some(uart) => uart.read(dom, offset, width).map_err(|e| e.to_string()),
+                None => Err("no console UART".to_string()),
+            },
         };
         value.inspect(|&v| set_register(frame, access.register, access.load_result(v)))
     };

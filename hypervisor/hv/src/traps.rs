@@ -18,6 +18,7 @@ const ENOSYS: i64 = 38;
 pub fn handle_exception(frame: &mut TrapFrame, kind: ExceptionKind) {
     let from_guest = matches!(kind, ExceptionKind::Lower64Sync | ExceptionKind::Lower64Irq | ExceptionKind::Lower64Fiq);
     if from_guest {
+        crate::arch::percpu::record_guest_frame(frame);
         crate::irq::sync_from_guest();
     }
     match kind {

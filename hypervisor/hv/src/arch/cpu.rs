@@ -120,6 +120,37 @@ pub fn vbar_el1() -> u64 {
     VBAR_EL1.get()
 }
 
+/// The EL1 system registers of the vCPU on this CPU, for the monitor.
+pub struct El1Registers {
+    pub sctlr: u64,
+    pub ttbr0: u64,
+    pub ttbr1: u64,
+    pub vbar: u64,
+    pub elr: u64,
+    pub spsr: u64,
+    pub esr: u64,
+    pub far: u64,
+    pub sp_el1: u64,
+    pub sp_el0: u64,
+}
+
+impl El1Registers {
+    pub fn read() -> Self {
+        El1Registers {
+            sctlr: SCTLR_EL1.get(),
+            ttbr0: TTBR0_EL1.get(),
+            ttbr1: TTBR1_EL1.get(),
+            vbar: VBAR_EL1.get(),
+            elr: ELR_EL1.get(),
+            spsr: SPSR_EL1.get(),
+            esr: ESR_EL1.get(),
+            far: FAR_EL1.get(),
+            sp_el1: SP_EL1.get(),
+            sp_el0: SP_EL0.get(),
+        }
+    }
+}
+
 /// Parks this CPU for good.
 pub fn halt() -> ! {
     loop {

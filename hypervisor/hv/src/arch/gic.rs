@@ -19,7 +19,6 @@ const GICD_ICENABLER: usize = 0x0180;
 const GICD_ICPENDR: usize = 0x0280;
 const GICD_ICACTIVER: usize = 0x0380;
 const GICD_IPRIORITYR: usize = 0x0400;
-const GICD_ICFGR: usize = 0x0c00;
 const GICD_IROUTER: usize = 0x6000;
 const GICD_CTLR_RWP: u32 = 1 << 31;
 const GICD_CTLR_ARE: u32 = 1 << 4;
@@ -177,16 +176,6 @@ pub fn enable(intid: u32) {
     if intid >= 32 {
         wait_for_rwp();
     }
-}
-
-/// Makes SPI `intid` edge-triggered (else level-sensitive, the reset state).
-pub fn set_edge_triggered(intid: u32) {
-    if intid < 32 {
-        return;
-    }
-    let reg = dist() + GICD_ICFGR + (intid as usize / 16) * 4;
-    let shift = (intid % 16) * 2 + 1;
-    write32(reg, read32(reg) | (1 << shift));
 }
 
 /// Acknowledges the highest-priority pending interrupt; `None` when there is none.

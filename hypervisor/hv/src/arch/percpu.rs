@@ -53,3 +53,17 @@ pub fn entry_frame() -> &'static mut crate::arch::exceptions::TrapFrame {
     // the guest with it, never reentrantly.
     unsafe { &mut *core::ptr::addr_of_mut!(ENTRY_FRAMES[this_cpu().index]) }
 }
+
+/// Each CPU's guest context as of its last exit to the hypervisor, for the monitor.
+static LAST_GUEST_FRAMES: [spin::Mutex<crate::arch::exceptions::TrapFrame>; MAX_CPUS] =
+    [const { spin::Mutex::new(crate::arch::exceptions::TrapFrame::zeroed()) }; MAX_CPUS];
+
+/// Records the guest context of this CPU's latest exit.
+pub fn record_guest_frame(frame: &crate::arch::exceptions::TrapFrame) {
+    *LAST_GUEST_FRAMES[this_cpu().index].lock() = *frame;
+}
+
+/// The guest context physical CPU `index` last exited with.
+pub fn last_guest_frame(index: usize) -> crate::arch::exceptions::TrapFrame {
+    LAST_GUEST_FRAMES.get(index).map(|f| *f.lock()).unwrap_or_default()
+}

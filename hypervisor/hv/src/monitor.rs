@@ -1,0 +1,163 @@
+//! The hypervisor monitor, reached with CTRL-a three times on the serial console: commands to
+//! look at the domains and the board (parsed by hv-console's monitor module, run here).
+
+use crate::arch::{cpu, percpu};
+use crate::board;
+use crate::domain::{self, Domain};
+use crate::println;
+use hv_console::monitor::{parse_command, Command, HELP};
+use hv_console::mux::Focus;
+use hv_console::DomId;
+use sp6_fpga::LedRow;
+
+pub fn execute(line: &str) {
+    match parse_command(line) {
+        Ok(None) => {}
+        Ok(Some(command)) => run(command),
+        Err(error) => println!("{error}"),
+    }
+}
+
+fn run(command: Command) {
+    match command {
+        Command::Help => {
+            for line in HELP.lines() {
+                println!("{line}");
+            }
+        }
+        Command::Version => println!(
+            "REPTAR on Rust hypervisor {}: EL2, GICv3 vGIC, PSCI 1.0, REPTAR SP6 board model",
+            crate::VERSION
+        ),
+        Command::Domains => {
+            for dom in domain::all() {
+                domain_summary(dom);
+            }
+        }
+        Command::Registers { domain, vcpu } => {
+            let Some(dom) = find(domain) else { return };
+            for v in dom.vcpus.iter().filter(|v| vcpu.is_none_or(|n| v.id == n as usize)) {
+                registers(dom, v);
+            }
+            if let Some(n) = vcpu.filter(|&n| n as usize >= dom.vcpus.len()) {
+                println!("{} has no vCPU {n}", dom.name);
+            }
+        }
+        Command::Hexdump { domain, guest_physical, length } => {
+            if let Some(dom) = find(domain) {
+                hexdump(dom, guest_physical, u64::from(length));
+            }
+        }
+        Command::TranslateAddress { domain, guest_physical } => {
+            let Some(dom) = find(domain) else { return };
+            match translate(dom, guest_physical) {
+                Some(translation) => println!(
+                    "{} {guest_physical:#x} -> host {:#x} ({:?}, {})",
+                    dom.name,
+                    translation.output,
+                    translation.attrs.mem,
+                    access_text(translation.attrs.access)
+                ),
+                None => println!("{} {guest_physical:#x}: not mapped in its stage 2 (an emulated device, or not its memory)", dom.name),
+            }
+        }
+        Command::Leds => {
+            let (leds, irq_ctl, push_buttons) = board::state();
+            println!("LEDs: {} (LED0 first), IRQ_CTL {irq_ctl:#06x}, PUSH_BUT {push_buttons:#04x}", LedRow(leds));
+        }
+        Command::Press(button) => {
+            board::press(button);
+            board::release(button);
+        }
+        Command::Destroy(id) | Command::Restart(id) => match find(id) {
+            Some(dom) if dom.id == 0 => println!("dom0 cannot be destroyed or restarted: it is the board's domain"),
+            Some(dom) => println!("{}: not built from a restartable configuration", dom.name),
+            None => {}
+        },
+        Command::Focus(id) => {
+            if let Err(error) = crate::console::set_focus(Focus::Domain(id)) {
+                println!("no domain {}", error.0);
+            }
+        }
+    }
+}
+
+fn find(id: DomId) -> Option<&'static Domain> {
+    let dom = domain::get(id);
+    if dom.is_none() {
+        println!("no domain {id}");
+    }
+    dom
+}
+
+fn domain_summary(dom: &Domain) {
+    println!(
+        "{} (id {}): RAM {} ({} MiB) at host {}, {} vCPU(s)",
+        dom.name,
+        dom.id,
+        dom.ram_ipa,
+        dom.ram_ipa.size >> 20,
+        dom.ram_pa,
+        dom.vcpus.len()
+    );
+    for v in &dom.vcpus {
+        println!("  v{} on CPU {}: {:?}, MPIDR {:#x}", v.id, v.pcpu, v.state(), v.mpidr);
+    }
+}
+
+fn registers(dom: &Domain, vcpu: &domain::Vcpu) {
+    let frame = percpu::last_guest_frame(vcpu.pcpu);
+    println!("{}v{} on CPU {}, as of its last exit: PC {:#018x} PSTATE {:#010x}", dom.name, vcpu.id, vcpu.pcpu, frame.elr, frame.spsr);
+    for (i, pair) in frame.x.chunks(2).enumerate() {
+        match pair {
+            [a, b] => println!("  x{:<2} {a:#018x}  x{:<2} {b:#018x}", 2 * i, 2 * i + 1),
+            [a] => println!("  x{:<2} {a:#018x}", 2 * i),
+            _ => {}
+        }
+    }
+    if vcpu.pcpu == percpu::this_cpu().index {
+        let el1 = cpu::El1Registers::read();
+        println!("  SCTLR_EL1 {:#x} TTBR0_EL1 {:#x} TTBR1_EL1 {:#x} VBAR_EL1 {:#x}", el1.sctlr, el1.ttbr0, el1.ttbr1, el1.vbar);
+        println!("  ELR_EL1 {:#x} SPSR_EL1 {:#x} ESR_EL1 {:#x} FAR_EL1 {:#x} SP_EL1 {:#x} SP_EL0 {:#x}", el1.elr, el1.spsr, el1.esr, el1.far, el1.sp_el1, el1.sp_el0);
+    }
+}
+
+fn translate(dom: &Domain, ipa: u64) -> Option<page_table::Translation> {
+    dom.stage2.lock().translate(&crate::arch::mmu::HeapTables, ipa)
+}
+
+fn access_text(access: page_table::Access) -> &'static str {
+    match (access.read, access.write, access.execute) {
+        (true, true, true) => "rwx",
+        (true, true, false) => "rw-",
+        (true, false, true) => "r-x",
+        (true, false, false) => "r--",
+        _ => "other",
+    }
+}
+
+/// Guest memory, 16 bytes a line, read through the domain's own stage 2 so that only its
+/// memory is shown.
+fn hexdump(dom: &Domain, start: u64, length: u64) {
+    let mut address = start;
+    let end = start.saturating_add(length);
+    while address < end {
+        let line_end = (address | 0xf).saturating_add(1).min(end);
+        let mut text = alloc::string::String::new();
+        use core::fmt::Write;
+        let _ = write!(text, "{address:#012x}:");
+        for a in address..line_end {
+            match translate(dom, a) {
+                Some(t) if t.attrs.mem == page_table::MemType::Normal => {
+                    // SAFETY: `t.output` is RAM of this domain (its stage 2 maps it as Normal
+                    // memory), which the hypervisor's own map covers; a byte read is harmless.
+                    let byte = unsafe { core::ptr::read_volatile(t.output as *const u8) };
+                    let _ = write!(text, " {byte:02x}");
+                }
+                _ => text.push_str(" --"),
+            }
+        }
+        println!("{text}");
+        address = line_end;
+    }
+}
