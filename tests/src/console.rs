@@ -36,6 +36,11 @@ const KILL_GRACE: Duration = Duration::from_secs(10);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Mark(usize);
 
+impl Mark {
+    /// The start of the console output: everything QEMU printed since it started.
+    pub const START: Mark = Mark(0);
+}
+
 /// The text matched by an expectation, with its capture groups.
 #[derive(Clone, Debug)]
 pub struct Match {
