@@ -4,6 +4,7 @@
 
 use crate::arch::{cache, gic, mmu, percpu};
 use crate::board;
+use crate::virtio;
 use crate::mmio::{self, Emulated};
 use crate::domain::{self, Domain, Vcpu};
 use crate::{println, Platform};
@@ -218,10 +219,17 @@ pub fn boot(dtb_addr: usize) -> Result<Infallible, BootError> {
     let uart_interrupt: [u32; 3] = uart.interrupts.get(..3).and_then(|c| c.try_into().ok()).unwrap_or([GIC_SPI, 1, IRQ_TYPE_LEVEL_HIGH]);
     let uart_window = MemRange::new(uart.reg.base, hv_console::vuart::REGION_SIZE);
     mmio_regions.push(mmio::Region { range: uart_window, device: Emulated::Uart });
+    // virtio devices: the keyboard is the hypervisor's, any other goes to dom0, its registers
+    // reached through the hypervisor (virtio-mmio slots share pages), its interrupt forwarded.
+    let virtio_slots = virtio::scan(&platform.virtio_mmio);
+    let dom0_virtio: Vec<&virtio::Slot> = virtio_slots.iter().filter(|s| s.device_id != virtio::DEVICE_INPUT).collect();
+    for slot in &dom0_virtio {
+        mmio_regions.push(mmio::Region { range: slot.transport.reg, device: Emulated::Passthrough });
+    }
     let mut dom0_platform = platform.clone();
     dom0_platform.gic.redist = alloc::vec![gicr];
     let sp6_interrupt = [GIC_SPI, board::SP6_SPI, IRQ_TYPE_LEVEL_HIGH];
-    let devices = [
+    let mut devices = alloc::vec![
         DeviceNode {
             name: "sp6",
             compatible: &["reds,reptar-sp6"],
@@ -239,6 +247,16 @@ pub fn boot(dtb_addr: usize) -> Result<Infallible, BootError> {
             stdout: true,
         },
     ];
+    for slot in &dom0_virtio {
+        devices.push(DeviceNode {
+            name: "virtio_mmio",
+            compatible: &["virtio,mmio"],
+            reg: slot.transport.reg,
+            interrupts: &slot.transport.interrupts,
+            properties: &[("dma-coherent", PropValue::Empty)],
+            stdout: false,
+        });
+    }
     let guest_dt = guest_dt::build_dom0(&GuestDtConfig {
         platform: &dom0_platform,
         plan,
@@ -276,7 +294,14 @@ pub fn boot(dtb_addr: usize) -> Result<Infallible, BootError> {
     } else {
         println!("console: the UART has no SPI: no input");
     }
-    if let Some(intid) = crate::keyboard::probe(&platform.virtio_mmio) {
+    for slot in &dom0_virtio {
+        if let [GIC_SPI, spi, _] = slot.transport.interrupts[..] {
+            crate::irq::forward(dom0, 32 + spi).map_err(|e| BootError::Gic(format!("virtio interrupt: {e}")))?;
+            println!("dom0: virtio device {} at {:#x}, SPI {spi}", slot.device_id, slot.transport.reg.base);
+        }
+    }
+    let keyboards = virtio_slots.iter().filter(|s| s.device_id == virtio::DEVICE_INPUT).map(|s| &s.transport);
+    if let Some(intid) = crate::keyboard::probe(keyboards) {
         crate::irq::register_handler(intid, crate::keyboard::handle_interrupt);
     }
     let (used, total) = crate::heap::usage();

@@ -67,8 +67,7 @@ pub fn set_spi_level(dom: &Domain, intid: u32, level: bool) {
 static FORWARDED: spin::Mutex<[(u32, u16); 8]> = spin::Mutex::new([(0, 0); 8]);
 
 /// Forwards physical SPI `intid` to `dom`'s SPI of the same number and enables it: for a
-/// device given to a domain. (The board gives dom0 none today: the UART is the console's.)
-#[allow(dead_code)]
+/// device given to a domain.
 pub fn forward(dom: &Domain, intid: u32) -> Result<(), vgic::InjectError> {
     dom.vgic.lock().link_hw(intid, Some(intid))?;
     let mut forwarded = FORWARDED.lock();

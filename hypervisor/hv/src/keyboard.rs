@@ -55,11 +55,11 @@ type Keyboard = VirtIOInput<IdentityHal, MmioTransport<'static>>;
 
 static KEYBOARD: Mutex<Option<Keyboard>> = Mutex::new(None);
 
-/// Looks for a virtio input device among `transports` and starts it. Returns the SPI INTID to
-/// hand to `irq::register_handler`, or `None` when there is no keyboard (the monitor's `press`
-/// still works).
-pub fn probe(transports: &[VirtioMmio]) -> Option<u32> {
-    for slot in transports {
+/// Starts the first virtio input device among `slots`. Returns the SPI INTID to hand to
+/// `irq::register_handler`, or `None` when there is no keyboard (the monitor's `press` still
+/// works).
+pub fn probe<'a>(slots: impl Iterator<Item = &'a VirtioMmio>) -> Option<u32> {
+    for slot in slots {
         let Some(header) = NonNull::new(slot.reg.base as *mut VirtIOHeader) else { continue };
         // SAFETY: the slot is a virtio-mmio window from the host device tree, identity mapped
         // as Device memory in the hypervisor's map and given to no guest.

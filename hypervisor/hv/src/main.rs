@@ -23,6 +23,7 @@ mod monitor;
 mod psci;
 mod traps;
 mod vconsole;
+mod virtio;
 
 use alloc::vec::Vec;
 use arch::{exceptions, mmu, percpu};

@@ -7,7 +7,7 @@ use crate::arch::exceptions::TrapFrame;
 use crate::board;
 use crate::domain::{self, Domain};
 use crate::println;
-use arm_trap::{DataAccess, ZERO_REGISTER};
+use arm_trap::{AccessWidth, DataAccess, ZERO_REGISTER};
 use boot_info::MemRange;
 use alloc::string::{String, ToString};
 
@@ -22,6 +22,9 @@ pub enum Emulated {
     Sp6,
     /// The domain's console UART.
     Uart,
+    /// A host device given to the domain, its registers reached through the hypervisor
+    /// because they share a page with another owner's (virtio-mmio slots are 512 bytes).
+    Passthrough,
 }
 
 /// One emulated window of a domain's IPA space.
@@ -57,6 +60,7 @@ pub fn emulate(dom: &Domain, frame: &mut TrapFrame, ipa: u64, access: DataAccess
                 Some(uart) => uart.write(dom, offset, width, value).map(|()| 0).map_err(|e| e.to_string()),
                 None => Err("no console UART".to_string()),
             },
+            Emulated::Passthrough => passthrough_write(region.range.base + offset, width, value).map(|()| 0),
         }
     } else {
         let value = match region.device {
@@ -67,6 +71,7 @@ pub fn emulate(dom: &Domain, frame: &mut TrapFrame, ipa: u64, access: DataAccess
                 Some(uart) => uart.read(dom, offset, width).map_err(|e| e.to_string()),
                 None => Err("no console UART".to_string()),
             },
+            Emulated::Passthrough => passthrough_read(region.range.base + offset, width),
         };
         value.inspect(|&v| set_register(frame, access.register, access.load_result(v)))
     };
@@ -124,4 +129,40 @@ pub fn set_register(frame: &mut TrapFrame, index: u8, value: u64) {
     if index != ZERO_REGISTER {
         frame.x[index as usize] = value;
     }
+}
+
+/// A naturally aligned access of a passed-through device register at host address `pa`.
+fn check_alignment(pa: u64, width: AccessWidth) -> Result<(), String> {
+    if pa % width.bytes() != 0 {
+        return Err("misaligned access".to_string());
+    }
+    Ok(())
+}
+
+fn passthrough_read(pa: u64, width: AccessWidth) -> Result<u64, String> {
+    check_alignment(pa, width)?;
+    // SAFETY: `pa` lies in the device window given to this domain (checked by the region
+    // lookup), identity mapped as Device memory in the hypervisor's map, naturally aligned.
+    Ok(unsafe {
+        match width {
+            AccessWidth::Byte => u64::from(core::ptr::read_volatile(pa as *const u8)),
+            AccessWidth::Halfword => u64::from(core::ptr::read_volatile(pa as *const u16)),
+            AccessWidth::Word => u64::from(core::ptr::read_volatile(pa as *const u32)),
+            AccessWidth::Doubleword => core::ptr::read_volatile(pa as *const u64),
+        }
+    })
+}
+
+fn passthrough_write(pa: u64, width: AccessWidth, value: u64) -> Result<(), String> {
+    check_alignment(pa, width)?;
+    // SAFETY: as for passthrough_read.
+    unsafe {
+        match width {
+            AccessWidth::Byte => core::ptr::write_volatile(pa as *mut u8, value as u8),
+            AccessWidth::Halfword => core::ptr::write_volatile(pa as *mut u16, value as u16),
+            AccessWidth::Word => core::ptr::write_volatile(pa as *mut u32, value as u32),
+            AccessWidth::Doubleword => core::ptr::write_volatile(pa as *mut u64, value),
+        }
+    }
+    Ok(())
 }

@@ -67,6 +67,8 @@ pub struct DeviceNode<'a> {
 /// The value of a further property of a [`DeviceNode`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PropValue<'a> {
+    /// No value: a flag such as `dma-coherent`.
+    Empty,
     /// One cell.
     U32(u32),
     /// A string.
@@ -287,6 +289,7 @@ pub fn build_dom0(cfg: &GuestDtConfig<'_>) -> Result<Vec<u8>, GuestDtError> {
         }
         for (name, value) in device.properties {
             match value {
+                PropValue::Empty => fdt.property_null(name)?,
                 PropValue::U32(v) => fdt.property_u32(name, *v)?,
                 PropValue::Str(v) => fdt.property_string(name, v)?,
             }

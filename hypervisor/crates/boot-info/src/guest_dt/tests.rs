@@ -358,7 +358,7 @@ fn emulated_devices_and_their_console() {
         compatible: &["reds,reptar-sp6"],
         reg: MemRange::new(0x1800_0000, 0x1000),
         interrupts: &[0, 90, 4],
-        properties: &[],
+        properties: &[("dma-coherent", PropValue::Empty)],
         stdout: false,
     };
     let uart = DeviceNode {
@@ -384,6 +384,7 @@ fn emulated_devices_and_their_console() {
     assert_eq!(strs(prop(&fdt, "/sp6@18000000", "compatible")), ["reds,reptar-sp6"]);
     assert_eq!(be32(prop(&fdt, "/sp6@18000000", "reg")), [0, 0x1800_0000, 0, 0x1000]);
     assert_eq!(be32(prop(&fdt, "/sp6@18000000", "interrupts")), [0, 90, 4]);
+    assert_eq!(prop(&fdt, "/sp6@18000000", "dma-coherent"), b"");
     assert_eq!(be32(prop(&fdt, "/uart@9000000", "current-speed")), [115_200]);
     assert_eq!(strs(prop(&fdt, "/uart@9000000", "label")), ["console"]);
     assert_eq!(strs(prop(&fdt, "/chosen", "stdout-path")), ["/uart@9000000"]);
