@@ -264,6 +264,7 @@ pub fn boot(dtb_addr: usize) -> Result<Infallible, BootError> {
         vcpu_mpidrs: &vcpu_mpidrs,
         passthrough_uart: false,
         devices: &devices,
+        xen: Some(crate::xen::dt_node()),
     })
     .map_err(|e| BootError::GuestDt(format!("{e}")))?;
     copy_into_guest(plan.dtb_ipa.base, &guest_dt);
@@ -286,6 +287,7 @@ pub fn boot(dtb_addr: usize) -> Result<Infallible, BootError> {
         vgic: spin::Mutex::new(vgic),
         mmio: mmio_regions,
         console: Some(VirtualUart::new(32 + uart_interrupt[1])),
+        xen: crate::xen::DomainXen::new(),
     });
     // The board's serial line is the hypervisor's: what the user types arrives by interrupt.
     if let [GIC_SPI, spi, _] = uart.interrupts[..] {

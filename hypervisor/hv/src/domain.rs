@@ -12,6 +12,8 @@ use spin::{Mutex, Once};
 
 /// Domain IDs the hypervisor can hold (dom0 and its domUs).
 pub const MAX_DOMAINS: usize = 4;
+/// vCPUs a domain can have.
+pub const MAX_VCPUS: usize = crate::arch::percpu::MAX_CPUS;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
@@ -94,6 +96,8 @@ pub struct Domain {
     pub mmio: Vec<crate::mmio::Region>,
     /// Its console UART.
     pub console: Option<crate::vconsole::VirtualUart>,
+    /// Its Xen ABI state.
+    pub xen: crate::xen::DomainXen,
 }
 
 impl Domain {

@@ -15,6 +15,7 @@ mod board;
 mod builder;
 mod console;
 mod domain;
+mod guest;
 mod heap;
 mod irq;
 mod keyboard;
@@ -24,6 +25,7 @@ mod psci;
 mod traps;
 mod vconsole;
 mod virtio;
+mod xen;
 
 use alloc::vec::Vec;
 use arch::{exceptions, mmu, percpu};

@@ -13,7 +13,6 @@ use arm_trap::class as ec;
 
 /// The HVC immediate of the Xen hypercall ABI (arch-arm.h).
 const XEN_HYPERCALL_TAG: u64 = 0xea1;
-const ENOSYS: i64 = 38;
 
 pub fn handle_exception(frame: &mut TrapFrame, kind: ExceptionKind) {
     let from_guest = matches!(kind, ExceptionKind::Lower64Sync | ExceptionKind::Lower64Irq | ExceptionKind::Lower64Fiq);
@@ -62,7 +61,7 @@ fn guest_sync(frame: &mut TrapFrame) {
             // ELR already points past the HVC.
             let imm = s.iss() & 0xffff;
             if imm == XEN_HYPERCALL_TAG {
-                xen_hypercall(frame);
+                crate::xen::hypercall(frame);
             } else if imm == 0 {
                 smccc_call(frame);
             } else {
@@ -140,10 +139,6 @@ fn sysreg(frame: &mut TrapFrame, s: &Syndrome) {
     frame.elr += Esr(s.esr).instruction_len();
 }
 
-/// The Xen ABI is not implemented yet: every hypercall is "function not implemented".
-fn xen_hypercall(frame: &mut TrapFrame) {
-    frame.x[0] = (-ENOSYS) as u64;
-}
 
 /// A guest touched an address its stage 2 does not map: not its memory. It gets a synchronous
 /// external abort, as a bus error on a real board would give it, and we log the access.

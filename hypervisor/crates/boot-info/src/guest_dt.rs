@@ -45,6 +45,19 @@ pub struct GuestDtConfig<'a> {
     pub passthrough_uart: bool,
     /// Devices of the board model the hypervisor emulates for this guest.
     pub devices: &'a [DeviceNode<'a>],
+    /// The `/hypervisor` node of a guest that talks to us as to Xen.
+    pub xen: Option<XenNode>,
+}
+
+/// What a Xen guest learns from `/hypervisor` (Linux's Documentation/devicetree/bindings/arm/xen.txt).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct XenNode {
+    /// The version in `compatible = "xen,xen-<major>.<minor>", "xen,xen"`.
+    pub version: (u32, u32),
+    /// Where the guest maps its grant-table frames (`reg` 0).
+    pub grant_table: MemRange,
+    /// The event-channel upcall interrupt: a GIC specifier, 3 cells.
+    pub event_interrupt: [u32; 3],
 }
 
 /// A device the hypervisor emulates, as the guest's device tree describes it.
@@ -278,6 +291,15 @@ pub fn build_dom0(cfg: &GuestDtConfig<'_>) -> Result<Vec<u8>, GuestDtError> {
         fdt.property_array_u32("clocks", &[UART_CLOCK_PHANDLE, UART_CLOCK_PHANDLE])?;
         fdt.property_string_list("clock-names", strings(&["uartclk", "apb_pclk"]))?;
         fdt.end_node(pl011)?;
+    }
+
+    if let Some(xen) = &cfg.xen {
+        let node = fdt.begin_node("hypervisor")?;
+        let version = format!("xen,xen-{}.{}", xen.version.0, xen.version.1);
+        fdt.property_string_list("compatible", vec![version, "xen,xen".to_string()])?;
+        fdt.property_array_u32("reg", &cells64(&[xen.grant_table.base, xen.grant_table.size]))?;
+        fdt.property_array_u32("interrupts", &xen.event_interrupt)?;
+        fdt.end_node(node)?;
     }
 
     for device in cfg.devices {

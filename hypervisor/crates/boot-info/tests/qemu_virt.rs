@@ -131,6 +131,7 @@ fn dom0_from_qemu_virt_end_to_end() {
         vcpu_mpidrs: &info.platform.cpus,
         passthrough_uart: true,
         devices: &[],
+        xen: None,
     })
     .unwrap();
 

@@ -51,6 +51,7 @@ fn build(
         vcpu_mpidrs: mpidrs,
         passthrough_uart: uart,
         devices: &[],
+        xen: None,
     })
 }
 
@@ -315,6 +316,7 @@ fn errors() {
         vcpu_mpidrs: &[0],
         passthrough_uart: false,
         devices: &[],
+        xen: None,
     });
     assert!(matches!(bad_args, Err(GuestDtError::Fdt(_))));
     let mut tiny = plan.clone();
@@ -331,6 +333,7 @@ fn errors() {
         vcpu_mpidrs: &[0],
         passthrough_uart: false,
         devices: &[],
+        xen: None,
     });
     assert!(matches!(
         too_long,
@@ -377,6 +380,7 @@ fn emulated_devices_and_their_console() {
             vcpu_mpidrs: &[0, 1],
             passthrough_uart: false,
             devices,
+            xen: Some(XenNode { version: (4, 20), grant_table: MemRange::new(0x3800_0000, 0x100_0000), event_interrupt: [1, 15, 0xf08] }),
         })
     };
     let dtb = build_with(&[sp6, uart]).unwrap();
@@ -388,6 +392,9 @@ fn emulated_devices_and_their_console() {
     assert_eq!(be32(prop(&fdt, "/uart@9000000", "current-speed")), [115_200]);
     assert_eq!(strs(prop(&fdt, "/uart@9000000", "label")), ["console"]);
     assert_eq!(strs(prop(&fdt, "/chosen", "stdout-path")), ["/uart@9000000"]);
+    assert_eq!(strs(prop(&fdt, "/hypervisor", "compatible")), ["xen,xen-4.20", "xen,xen"]);
+    assert_eq!(be32(prop(&fdt, "/hypervisor", "reg")), [0, 0x3800_0000, 0, 0x100_0000]);
+    assert_eq!(be32(prop(&fdt, "/hypervisor", "interrupts")), [1, 15, 0xf08]);
 
     // Two consoles, or an interrupt that is not 3 cells, are refused.
     assert!(build_with(&[uart, DeviceNode { name: "uart2", ..uart }]).is_err());
@@ -426,7 +433,7 @@ proptest! {
         let mpidrs: Vec<u64> = mpidrs.into_iter().collect();
         let platform = platform();
         let plan = plan();
-        let dtb = build_dom0(&GuestDtConfig { platform: &platform, plan: &plan, bootargs: &bootargs, vcpu_mpidrs: &mpidrs, passthrough_uart: true, devices: &[] }).unwrap();
+        let dtb = build_dom0(&GuestDtConfig { platform: &platform, plan: &plan, bootargs: &bootargs, vcpu_mpidrs: &mpidrs, passthrough_uart: true, devices: &[], xen: None }).unwrap();
         let fdt = fdt::Fdt::new(&dtb).unwrap();
         let wide = mpidrs.iter().any(|&m| m > u64::from(u32::MAX));
         let read: Vec<u64> = fdt.cpus().map(|cpu| {

@@ -1,0 +1,82 @@
+//! What the hypervisor keeps per domain for the Xen ABI: where its shared-info page and vCPU
+//! infos are, its grant-table frames, its HVM parameters.
+
+use crate::domain::MAX_VCPUS;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
+use spin::Mutex;
+
+/// Grant-table frames a domain may map (GNTTABOP_query_size's max_nr_frames).
+pub const MAX_GRANT_FRAMES: usize = 4;
+
+// hvm/params.h
+pub const HVM_PARAM_STORE_PFN: u32 = 1;
+pub const HVM_PARAM_STORE_EVTCHN: u32 = 2;
+pub const HVM_PARAM_CONSOLE_PFN: u32 = 17;
+pub const HVM_PARAM_CONSOLE_EVTCHN: u32 = 18;
+
+/// Not set: no address yet.
+const NONE: u64 = u64::MAX;
+
+pub struct DomainXen {
+    /// IPA of the shared_info page (a page of the domain's RAM it chose), or NONE.
+    shared_info: AtomicU64,
+    /// IPA of each vCPU's vcpu_info, or NONE.
+    vcpu_info: [AtomicU64; MAX_VCPUS],
+    /// Host pages backing its grant-table frames, by frame index.
+    pub grant_frames: Mutex<Vec<u64>>,
+    store: Mutex<Option<(u64, u32)>>,
+    console: Mutex<Option<(u64, u32)>>,
+}
+
+impl DomainXen {
+    pub fn new() -> Self {
+        DomainXen {
+            shared_info: AtomicU64::new(NONE),
+            vcpu_info: [const { AtomicU64::new(NONE) }; MAX_VCPUS],
+            grant_frames: Mutex::new(Vec::new()),
+            store: Mutex::new(None),
+            console: Mutex::new(None),
+        }
+    }
+
+    pub fn set_shared_info(&self, ipa: u64) {
+        self.shared_info.store(ipa, Ordering::Release);
+    }
+
+    pub fn shared_info(&self) -> Option<u64> {
+        Some(self.shared_info.load(Ordering::Acquire)).filter(|&a| a != NONE)
+    }
+
+    /// Registers vCPU `vcpu`'s vcpu_info at `ipa`; once only, as Xen allows.
+    pub fn register_vcpu_info(&self, vcpu: usize, ipa: u64) -> Result<(), i64> {
+        let slot = self.vcpu_info.get(vcpu).ok_or(super::errno::EINVAL)?;
+        slot.compare_exchange(NONE, ipa, Ordering::AcqRel, Ordering::Acquire).map(|_| ()).map_err(|_| super::errno::EINVAL)
+    }
+
+    pub fn vcpu_info(&self, vcpu: usize) -> Option<u64> {
+        self.vcpu_info.get(vcpu).map(|a| a.load(Ordering::Acquire)).filter(|&a| a != NONE)
+    }
+
+    /// The xenstore ring (IPA of its page, event channel), once the domain has one.
+    pub fn set_store(&self, pfn: u64, port: u32) {
+        *self.store.lock() = Some((pfn, port));
+    }
+
+    pub fn set_console(&self, pfn: u64, port: u32) {
+        *self.console.lock() = Some((pfn, port));
+    }
+
+    /// HVMOP_get_param: 0 for the rings the domain does not have (Linux then does without).
+    pub fn hvm_param(&self, index: u32) -> Option<u64> {
+        let store = *self.store.lock();
+        let console = *self.console.lock();
+        match index {
+            HVM_PARAM_STORE_PFN => Some(store.map_or(0, |s| s.0)),
+            HVM_PARAM_STORE_EVTCHN => Some(store.map_or(0, |s| u64::from(s.1))),
+            HVM_PARAM_CONSOLE_PFN => Some(console.map_or(0, |c| c.0)),
+            HVM_PARAM_CONSOLE_EVTCHN => Some(console.map_or(0, |c| u64::from(c.1))),
+            _ => None,
+        }
+    }
+}
