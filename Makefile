@@ -55,6 +55,8 @@ programs: setup
 rootfs: setup modules programs
 	@scripts/rootfs dom0 $(BUILD)/dom0-rootfs.cpio.gz $(addprefix --bin $(PROGRAMS_DIR)/,$(PROGRAMS)) \
 		$(wildcard $(BUILD)/modules/*.ko)
+	@scripts/rootfs domU $(BUILD)/domU-rootfs.cpio.gz $(addprefix --bin $(PROGRAMS_DIR)/,$(PROGRAMS)) \
+		$(wildcard $(BUILD)/modules/*.ko)
 
 run: all
 	scripts/launch

@@ -44,6 +44,8 @@ pub struct Artifacts {
     pub kernel: PathBuf,
     /// The dom0 initramfs.
     pub rootfs: PathBuf,
+    /// The domU initramfs (the domU boots the same kernel).
+    pub domu_rootfs: PathBuf,
 }
 
 impl Artifacts {
@@ -53,12 +55,13 @@ impl Artifacts {
             hypervisor: build.join("hypervisor.bin"),
             kernel: build.join("Image"),
             rootfs: build.join("dom0-rootfs.cpio.gz"),
+            domu_rootfs: build.join("domU-rootfs.cpio.gz"),
         }
     }
 
-    /// Fails, naming every missing one, unless all three exist.
+    /// Fails, naming every missing one, unless all exist.
     pub fn require_all(&self) -> Result<()> {
-        let missing: Vec<&Path> = [&self.hypervisor, &self.kernel, &self.rootfs]
+        let missing: Vec<&Path> = [&self.hypervisor, &self.kernel, &self.rootfs, &self.domu_rootfs]
             .into_iter()
             .map(PathBuf::as_path)
             .filter(|path| !path.is_file())

@@ -33,6 +33,9 @@ pub mod qmp;
 pub mod shell;
 
 pub use artifacts::Artifacts;
+
+/// Targets the serial input cycles through at most (dom0, domUs, the monitor).
+pub const MAX_CONSOLE_TARGETS: usize = 6;
 pub use console::{ConsoleError, Mark, Match};
 pub use machine::{LaunchOptions, Machine};
 pub use qmp::{ImageFormat, Qmp, QmpError};

@@ -63,6 +63,8 @@ pub struct LaunchOptions {
     pub log_dir: Option<PathBuf>,
     /// Boot with this device tree (the boot configuration) instead of QEMU's own.
     pub dtb: Option<PathBuf>,
+    /// Boot dom0 alone (it then has every CPU).
+    pub no_domu: bool,
     /// For the harness's own tests: run this command line instead of scripts/launch. An argument
     /// containing `{qmp}` gets the QMP socket path put in its place (and enables [`Machine::qmp`]).
     /// No artifact is checked.
@@ -87,8 +89,15 @@ impl LaunchOptions {
             prompt: shell::shell_prompt("dom0"),
             log_dir: None,
             dtb: None,
+            no_domu: false,
             command_override: None,
         }
+    }
+
+    /// Boots dom0 alone, with every CPU: scripts/launch `--no-domu`.
+    pub fn no_domu(mut self) -> Self {
+        self.no_domu = true;
+        self
     }
 
     /// Boots with `path` as the device tree: scripts/launch `--dtb`.
@@ -230,6 +239,9 @@ impl LaunchOptions {
         if let Some(dtb) = &self.dtb {
             command.arg("--dtb").arg(dtb);
         }
+        if self.no_domu {
+            command.arg("--no-domu");
+        }
         if !self.qemu_args.is_empty() {
             command.arg("--").args(&self.qemu_args);
         }
@@ -303,7 +315,13 @@ impl Machine {
     /// Launches and waits for the dom0 shell (within [`BOOT_TIMEOUT`]), ready for
     /// [`shell`](Self::shell).
     pub fn boot_to_dom0_shell(options: LaunchOptions) -> Result<Machine> {
+        let with_domu = !options.no_domu && options.dtb.is_none() && options.command_override.is_none();
         let mut machine = Machine::launch(options)?;
+        if with_domu {
+            // Both domains boot at once and their lines share the console: let domU reach its
+            // shell first, so that its boot messages do not cut dom0's command lines.
+            machine.expect(r"^\[DOM-U\] Enter 'help' for a list of built-in commands", BOOT_TIMEOUT)?;
+        }
         machine.wait_for_shell("dom0", BOOT_TIMEOUT)?;
         Ok(machine)
     }
@@ -373,6 +391,21 @@ impl Machine {
         compile(regex)?;
         self.prompt = regex.to_owned();
         Ok(())
+    }
+
+    /// Moves the serial input to `target` ("DOM0", "DOM1", "Xen" for the monitor) by typing
+    /// CTRL-a three times as often as needed (the focus cycles dom0, each domU, the monitor),
+    /// and waits for the hypervisor to announce it.
+    pub fn switch_input_to(&mut self, target: &str, timeout: Duration) -> Result<()> {
+        let announcement = r"^\(XEN\) \*\*\* Serial input to (\w+) \(type 'CTRL-a' three times to switch input\)";
+        for _ in 0..crate::MAX_CONSOLE_TARGETS {
+            self.send("\x01\x01\x01")?;
+            let switched = self.expect(announcement, timeout)?;
+            if switched.get(1) == Some(target) {
+                return Ok(());
+            }
+        }
+        anyhow::bail!("the serial input never reached {target}")
     }
 
     /// Waits for the shell of host `host` (`dom0`, `domU`): its prompt becomes the prompt, and

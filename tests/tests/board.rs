@@ -84,7 +84,7 @@ fn every_button_reaches_dom0_through_the_fpga_interrupt() -> Result<()> {
 
 #[test]
 fn dom0_runs_normally_on_the_virtual_gic() -> Result<()> {
-    let mut m = Machine::boot_to_dom0_shell(LaunchOptions::new("board-vgic"))?;
+    let mut m = Machine::boot_to_dom0_shell(LaunchOptions::new("board-vgic").no_domu())?;
     let online = m.shell("cat /sys/devices/system/cpu/online", SHELL_TIMEOUT)?;
     ensure!(online == "0-1", "CPUs online: {online:?}");
     // The timer ticks on both CPUs and the CPUs interrupt each other.
@@ -139,7 +139,7 @@ fn twenty_load_unload_cycles_leave_nothing_behind() -> Result<()> {
     let irq_lines = Regex::new(r"sp6")?;
     let interrupts = m.shell("cat /proc/interrupts", SHELL_TIMEOUT)?;
     ensure!(!irq_lines.is_match(&interrupts), "sp6 interrupt still registered:\n{interrupts}");
-    m.send("\x01\x01\x01")?;
+    m.switch_input_to("Xen", SHELL_TIMEOUT)?;
     m.expect(r"\(XEN\) reptar> ", SHELL_TIMEOUT)?;
     m.send("leds\r")?;
     let state = m.expect(r"LEDs: o o o o o o \(LED0 first\), IRQ_CTL (0x[0-9a-f]+)", SHELL_TIMEOUT).context("monitor leds")?;

@@ -22,7 +22,7 @@ fn hypervisor_prints_its_banner_and_memory_layout() -> Result<()> {
 
 #[test]
 fn dom0_cpus_all_start_at_el1() -> Result<()> {
-    let mut m = Machine::boot_to_dom0_shell(LaunchOptions::new("boot-dom0-el1"))?;
+    let mut m = Machine::boot_to_dom0_shell(LaunchOptions::new("boot-dom0-el1").no_domu())?;
     const STARTED: &str = "CPU: All CPU(s) started at EL1";
     let (found, _) = m.shell_status(&format!("dmesg | grep -F '{STARTED}'"), SHELL_TIMEOUT)?;
     if !found.contains(STARTED) {
@@ -37,7 +37,7 @@ fn dom0_cpus_all_start_at_el1() -> Result<()> {
 
 #[test]
 fn dom0_has_both_cpus_online() -> Result<()> {
-    let mut m = Machine::boot_to_dom0_shell(LaunchOptions::new("boot-dom0-cpus"))?;
+    let mut m = Machine::boot_to_dom0_shell(LaunchOptions::new("boot-dom0-cpus").no_domu())?;
     let online = m.shell("cat /sys/devices/system/cpu/online", SHELL_TIMEOUT)?;
     ensure!(
         online == "0-1",

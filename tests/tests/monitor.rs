@@ -4,20 +4,14 @@
 use anyhow::{ensure, Context, Result};
 use reptar_tests::{LaunchOptions, Machine, SHELL_TIMEOUT};
 
-const CTRL_A_THREE_TIMES: &str = "\x01\x01\x01";
-
 fn to_monitor(m: &mut Machine) -> Result<()> {
-    m.send(CTRL_A_THREE_TIMES)?;
-    m.expect(r"^\(XEN\) \*\*\* Serial input to Xen \(type 'CTRL-a' three times to switch input\)", SHELL_TIMEOUT)
-        .context("switch to the monitor")?;
+    m.switch_input_to("Xen", SHELL_TIMEOUT).context("switch to the monitor")?;
     m.expect(r"\(XEN\) reptar> ", SHELL_TIMEOUT).context("monitor prompt")?;
     Ok(())
 }
 
 fn to_dom0(m: &mut Machine) -> Result<()> {
-    m.send(CTRL_A_THREE_TIMES)?;
-    m.expect(r"^\(XEN\) \*\*\* Serial input to DOM0", SHELL_TIMEOUT).context("switch back to dom0")?;
-    Ok(())
+    m.switch_input_to("DOM0", SHELL_TIMEOUT).context("switch back to dom0")
 }
 
 /// Runs a monitor command and returns what it printed up to the next prompt.
@@ -29,7 +23,7 @@ fn monitor(m: &mut Machine, command: &str) -> Result<String> {
 
 #[test]
 fn ctrl_a_three_times_switches_between_dom0_and_the_monitor() -> Result<()> {
-    let mut m = Machine::boot_to_dom0_shell(LaunchOptions::new("monitor-commands"))?;
+    let mut m = Machine::boot_to_dom0_shell(LaunchOptions::new("monitor-commands").no_domu())?;
     to_monitor(&mut m)?;
 
     let help = monitor(&mut m, "help")?;

@@ -15,7 +15,7 @@ use alloc::vec::Vec;
 use boot_info::guest_dt::{self, DeviceNode, GuestDtConfig, PropValue};
 use crate::vconsole::VirtualUart;
 use vgic::{Config as VgicConfig, Vgic};
-use boot_info::host_dt::{self, BootInfo};
+use boot_info::host_dt::{self, BootInfo, DomainConfig};
 use boot_info::image::ImageHeader;
 use boot_info::layout::{self, DomainPlan, DomainRequest, KernelInfo, LayoutInput};
 use boot_info::MemRange;
@@ -149,40 +149,51 @@ pub fn boot(dtb_addr: usize) -> Result<Infallible, BootError> {
     let hypervisor = MemRange::new(image_start, align_up(image_end, 2 * MIB) - image_start);
     let host_dtb_range = MemRange::new(dtb_addr as u64, align_up(dtb.len() as u64, PAGE));
 
+    // Every domain's kernel and initramfs: dom0's, then each dom0less domU's.
     let dom0 = info.dom0.as_ref().ok_or(BootError::NoDom0Kernel)?;
-    let kernel = dom0.kernel.as_ref().ok_or(BootError::NoDom0Kernel)?;
-    let kernel_bytes = module_bytes("dom0 kernel", kernel.range, &platform.ram)?;
-    let header = ImageHeader::parse(kernel_bytes)
-        .map_err(|e| BootError::NotAnImage { label: "the dom0 kernel", reason: e.to_string() })?;
-    let initrd = dom0.ramdisk.as_ref().map(|m| m.range);
-    let mut modules = alloc::vec![("dom0 kernel", kernel.range)];
-    if let Some(initrd) = initrd {
-        modules.push(("dom0 initrd", initrd));
+    dom0.kernel.as_ref().ok_or(BootError::NoDom0Kernel)?;
+    let configs: Vec<&DomainConfig> = core::iter::once(dom0).chain(info.domus.iter()).collect();
+    let mut modules: Vec<(String, MemRange)> = Vec::new();
+    let mut requests = Vec::new();
+    for (id, config) in configs.iter().enumerate() {
+        let Some(kernel) = config.kernel.as_ref() else {
+            return Err(BootError::GuestDt(format!("{} has no kernel module", config.name)));
+        };
+        let kernel_bytes = module_bytes(kernel_label(id), kernel.range, &platform.ram)?;
+        let header = ImageHeader::parse(kernel_bytes)
+            .map_err(|e| BootError::NotAnImage { label: kernel_label(id), reason: e.to_string() })?;
+        modules.push((format!("{} kernel", config.name), kernel.range));
+        let initrd = config.ramdisk.as_ref().map(|m| m.range);
+        if let Some(initrd) = initrd {
+            modules.push((format!("{} initrd", config.name), initrd));
+        }
+        requests.push(DomainRequest {
+            name: config.name.clone(),
+            mem_bytes: if id == 0 { options.dom0_mem } else { config.memory_kib.map_or(DEFAULT_DOMU_MEM, |k| k.saturating_mul(1024)) },
+            kernel: KernelInfo { module: kernel.range, header },
+            initrd,
+            identity: id == 0,
+            ipa_base: if id == 0 { 0 } else { layout::DOMU_IPA_BASE },
+        });
     }
-    let request = DomainRequest {
-        name: "dom0".to_string(),
-        mem_bytes: options.dom0_mem,
-        kernel: KernelInfo { module: kernel.range, header },
-        initrd,
-        identity: true,
-        ipa_base: 0,
-    };
-    let requests = [request];
+    if configs.len() > domain::MAX_DOMAINS {
+        return Err(BootError::GuestDt(format!("{} domains, at most {} supported", configs.len(), domain::MAX_DOMAINS)));
+    }
+    let module_refs: Vec<(&str, MemRange)> = modules.iter().map(|(l, r)| (l.as_str(), *r)).collect();
     let plans = layout::plan(&LayoutInput {
         ram: &platform.ram,
         hypervisor,
         host_dtb: host_dtb_range,
-        modules: &modules,
+        modules: &module_refs,
         domains: &requests,
     })
     .map_err(BootError::Layout)?;
-    let plan = &plans[0];
+    print_layout(&info, hypervisor, host_dtb_range, &module_refs, &plans);
 
-    print_layout(&info, hypervisor, host_dtb_range, &modules, plan);
-
-    let nr_vcpus = options.dom0_max_vcpus.map_or(platform.cpus.len(), |n| (n as usize).min(platform.cpus.len()));
-    let vcpu_mpidrs: Vec<u64> = platform.cpus[..nr_vcpus].to_vec();
-    let platform_info = crate::set_platform(Platform {
+    // Physical CPUs: each domU's vCPU pinned where its node says (`reptar,pcpus`), else to the
+    // last free CPUs; dom0 gets the others.
+    let pinning = pin_vcpus(&configs, platform.cpus.len(), options.dom0_max_vcpus)?;
+    crate::set_platform(Platform {
         cpus: platform.cpus.clone(),
         redist_regions,
         firmware_uses_hvc: platform.psci_method.as_deref() == Some("hvc"),
@@ -190,24 +201,114 @@ pub fn boot(dtb_addr: usize) -> Result<Infallible, BootError> {
         vtcr: stage2_config().vtcr_el2(mmu::pa_size()).map_err(|e| BootError::Cmdline(format!("stage 2: {e:?}")))?,
     });
 
-    // dom0's memory: kernel, initramfs, device tree.
-    let bootargs = kernel.bootargs.clone().or_else(|| dom0.bootargs.clone()).unwrap_or_default();
-    copy_into_guest(plan.kernel_ipa, kernel_bytes);
-    if let (Some(initrd), Some(dest)) = (initrd, plan.initrd_ipa) {
-        copy_into_guest(dest.base, module_bytes("dom0 initrd", initrd, &platform.ram)?);
+    let dom0 = build_dom0(platform, configs[0], &plans[0], &pinning[0])?;
+    for (id, config) in configs.iter().enumerate().skip(1) {
+        let domu = build_domu(platform, id as u16, config, &plans[id], &pinning[id])?;
+        // Its vCPU 0 starts on its physical CPU as soon as that CPU comes up.
+        let vcpu = &domu.vcpus[0];
+        vcpu.request_start(plans[id].kernel_ipa, plans[id].dtb_ipa.base).map_err(|_| BootError::Gic("domU vCPU busy".to_string()))?;
+        crate::psci::start_physical_cpu(vcpu.pcpu).map_err(|e| BootError::Gic(format!("CPU {} for {}: {e:?}", vcpu.pcpu, domu.name)))?;
     }
-    // dom0's interrupt controller: a vGIC at the addresses of the physical one, with one
-    // redistributor per vCPU; the virtual timer is linked to the physical PPI.
+    crate::console::set_domains(&domain::all().map(|d| d.id).collect::<Vec<_>>());
+
+    let (used, total) = crate::heap::usage();
+    println!("heap: {} KiB of {} KiB used", used / 1024, total / 1024);
+    println!("dom0: {} vCPU(s), entering the kernel at {:#x} with its device tree at {:#x}", dom0.vcpus.len(), plans[0].kernel_ipa, plans[0].dtb_ipa.base);
+    crate::run_vcpu(dom0, &dom0.vcpus[0], plans[0].kernel_ipa, plans[0].dtb_ipa.base)
+}
+
+fn kernel_label(id: usize) -> &'static str {
+    if id == 0 {
+        "the dom0 kernel"
+    } else {
+        "a domU kernel"
+    }
+}
+
+/// domU RAM when its node gives none.
+const DEFAULT_DOMU_MEM: u64 = 128 << 20;
+
+/// The physical CPU of each vCPU, by domain.
+fn pin_vcpus(configs: &[&DomainConfig], nr_cpus: usize, dom0_max: Option<u32>) -> Result<Vec<Vec<usize>>, BootError> {
+    let mut taken = alloc::vec![false; nr_cpus];
+    let mut pinning = alloc::vec![Vec::new(); configs.len()];
+    let mut next_free_from_top = nr_cpus;
+    for (id, config) in configs.iter().enumerate().skip(1) {
+        let nr = config.vcpus.unwrap_or(1) as usize;
+        for v in 0..nr {
+            let pcpu = match config.cpus.as_ref().and_then(|c| c.get(v)) {
+                Some(&p) => p as usize,
+                None => loop {
+                    if next_free_from_top == 1 {
+                        return Err(BootError::GuestDt(format!("no physical CPU left for {} (dom0 keeps CPU 0)", config.name)));
+                    }
+                    next_free_from_top -= 1;
+                    if !taken[next_free_from_top] {
+                        break next_free_from_top;
+                    }
+                },
+            };
+            if pcpu == 0 || pcpu >= nr_cpus || taken[pcpu] {
+                return Err(BootError::GuestDt(format!("{} vCPU {v}: physical CPU {pcpu} is not free (CPU 0 is dom0's)", config.name)));
+            }
+            taken[pcpu] = true;
+            pinning[id].push(pcpu);
+        }
+    }
+    let dom0_max = dom0_max.map_or(usize::MAX, |n| n as usize);
+    pinning[0] = (0..nr_cpus).filter(|&c| !taken[c]).take(dom0_max).collect();
+    Ok(pinning)
+}
+
+/// A vGIC for vCPUs with these MPIDRs, the virtual timer linked to the physical PPI.
+fn new_vgic(vcpu_mpidrs: &[u64]) -> Result<Vgic, BootError> {
     let mut vgic = Vgic::new(&VgicConfig {
-        vcpu_mpidrs: &vcpu_mpidrs,
+        vcpu_mpidrs,
         nr_spis: (gic::nr_lines().saturating_sub(32)).min(vgic::MAX_SPIS),
         priority_bits: gic::priority_bits(),
     })
     .map_err(|e| BootError::Gic(format!("{e:?}")))?;
     for vcpu in 0..vcpu_mpidrs.len() {
-        vgic.link_ppi_hw(vcpu, gic::VIRTUAL_TIMER_PPI, Some(gic::VIRTUAL_TIMER_PPI))
-            .map_err(|e| BootError::Gic(format!("{e}")))?;
+        vgic.link_ppi_hw(vcpu, gic::VIRTUAL_TIMER_PPI, Some(gic::VIRTUAL_TIMER_PPI)).map_err(|e| BootError::Gic(format!("{e}")))?;
     }
+    Ok(vgic)
+}
+
+/// A stage 2 mapping the domain's RAM, and nothing else: everything else it reaches is emulated.
+fn new_stage2(plan: &DomainPlan) -> Result<PageTable, BootError> {
+    let mut tables = mmu::HeapTables;
+    let mut stage2 = PageTable::new(stage2_config(), &mut tables)?;
+    let ram = Attributes { mem: MemType::Normal, access: Access::RWX };
+    stage2.map(&mut tables, plan.ram_ipa.base, plan.ram_pa.base, plan.ram_ipa.size, ram)?;
+    Ok(stage2)
+}
+
+const VMID_SHIFT: u64 = 48;
+
+/// Copies the kernel and initramfs into the domain's RAM.
+fn load_modules(config: &DomainConfig, plan: &DomainPlan, ram: &[MemRange]) -> Result<(), BootError> {
+    let kernel = config.kernel.as_ref().ok_or(BootError::NoDom0Kernel)?;
+    copy_into_guest(plan, plan.kernel_ipa, module_bytes("kernel", kernel.range, ram)?);
+    if let (Some(initrd), Some(dest)) = (config.ramdisk.as_ref(), plan.initrd_ipa) {
+        copy_into_guest(plan, dest.base, module_bytes("initrd", initrd.range, ram)?);
+    }
+    Ok(())
+}
+
+fn bootargs(config: &DomainConfig) -> String {
+    config.kernel.as_ref().and_then(|k| k.bootargs.clone()).or_else(|| config.bootargs.clone()).unwrap_or_default()
+}
+
+fn build_dom0(platform: &host_dt::Platform, config: &DomainConfig, plan: &DomainPlan, pcpus: &[usize]) -> Result<&'static Domain, BootError> {
+    if pcpus.is_empty() {
+        return Err(BootError::GuestDt("no physical CPU left for dom0".to_string()));
+    }
+    let vcpu_mpidrs: Vec<u64> = pcpus.iter().map(|&p| platform.cpus[p]).collect();
+    load_modules(config, plan, &platform.ram)?;
+    // dom0's interrupt controller: a vGIC at the addresses of the physical one, with one
+    // redistributor per vCPU.
+    let vgic = new_vgic(&vcpu_mpidrs)?;
+    let host_gic = &platform.gic;
     let gicr = MemRange::new(host_gic.redist[0].base, vgic.redist_region_size());
     let mut mmio_regions = alloc::vec![
         mmio::Region { range: MemRange::new(host_gic.dist.base, vgic::GICD_SIZE), device: Emulated::Gicd },
@@ -260,22 +361,16 @@ pub fn boot(dtb_addr: usize) -> Result<Infallible, BootError> {
     let guest_dt = guest_dt::build_dom0(&GuestDtConfig {
         platform: &dom0_platform,
         plan,
-        bootargs: &bootargs,
+        bootargs: &bootargs(config),
         vcpu_mpidrs: &vcpu_mpidrs,
         passthrough_uart: false,
         devices: &devices,
         xen: Some(crate::xen::dt_node()),
     })
     .map_err(|e| BootError::GuestDt(format!("{e}")))?;
-    copy_into_guest(plan.dtb_ipa.base, &guest_dt);
+    copy_into_guest(plan, plan.dtb_ipa.base, &guest_dt);
 
-    // Stage 2: dom0's RAM 1:1, nothing else. The GIC, the console UART and the board's FPGA
-    // are emulated: absent, so that every access traps.
-    let mut tables = mmu::HeapTables;
-    let mut stage2 = PageTable::new(stage2_config(), &mut tables)?;
-    let ram = Attributes { mem: MemType::Normal, access: Access::RWX };
-    stage2.map(&mut tables, plan.ram_ipa.base, plan.ram_pa.base, plan.ram_ipa.size, ram)?;
-    const VMID_SHIFT: u64 = 48;
+    let stage2 = new_stage2(plan)?;
     let dom0 = domain::register(Domain {
         id: 0,
         name: "dom0".to_string(),
@@ -283,7 +378,7 @@ pub fn boot(dtb_addr: usize) -> Result<Infallible, BootError> {
         ram_pa: plan.ram_pa,
         vttbr: stage2.root() | (1 << VMID_SHIFT),
         stage2: spin::Mutex::new(stage2),
-        vcpus: vcpu_mpidrs.iter().enumerate().map(|(i, &mpidr)| Vcpu::new(i, mpidr, i)).collect(),
+        vcpus: vcpu_mpidrs.iter().zip(pcpus).enumerate().map(|(i, (&mpidr, &pcpu))| Vcpu::new(i, mpidr, pcpu)).collect(),
         vgic: spin::Mutex::new(vgic),
         mmio: mmio_regions,
         console: Some(VirtualUart::new(32 + uart_interrupt[1])),
@@ -306,27 +401,98 @@ pub fn boot(dtb_addr: usize) -> Result<Infallible, BootError> {
     if let Some(intid) = crate::keyboard::probe(keyboards) {
         crate::irq::register_handler(intid, crate::keyboard::handle_interrupt);
     }
-    let (used, total) = crate::heap::usage();
-    println!("heap: {} KiB of {} KiB used", used / 1024, total / 1024);
-    println!("dom0: {} vCPU(s), entering the kernel at {:#x} with its device tree at {:#x}", dom0.vcpus.len(), plan.kernel_ipa, plan.dtb_ipa.base);
-    let _ = platform_info;
-    crate::run_vcpu(dom0, &dom0.vcpus[0], plan.kernel_ipa, plan.dtb_ipa.base)
+    Ok(dom0)
+}
+
+/// Where a domU finds its devices: Xen's guest memory map (xen/include/public/arch-arm.h), so
+/// that the same kernel and device tree conventions hold as under Xen.
+const DOMU_GICD_BASE: u64 = 0x0300_1000;
+const DOMU_GICR_BASE: u64 = 0x0302_0000;
+const DOMU_UART_BASE: u64 = 0x2200_0000;
+/// Xen's GUEST_VPL011_SPI (INTID 32 + 0).
+const DOMU_UART_SPI: u32 = 0;
+
+fn build_domu(platform: &host_dt::Platform, id: u16, config: &DomainConfig, plan: &DomainPlan, pcpus: &[usize]) -> Result<&'static Domain, BootError> {
+    // vCPU n reads MPIDR n, as under Xen.
+    let vcpu_mpidrs: Vec<u64> = (0..pcpus.len() as u64).collect();
+    load_modules(config, plan, &platform.ram)?;
+    let vgic = new_vgic(&vcpu_mpidrs)?;
+    let gicd = MemRange::new(DOMU_GICD_BASE, vgic::GICD_SIZE);
+    let gicr = MemRange::new(DOMU_GICR_BASE, vgic.redist_region_size());
+    let uart_window = MemRange::new(DOMU_UART_BASE, hv_console::vuart::REGION_SIZE);
+    let mmio_regions = alloc::vec![
+        mmio::Region { range: gicd, device: Emulated::Gicd },
+        mmio::Region { range: gicr, device: Emulated::Gicr },
+        mmio::Region { range: uart_window, device: Emulated::Uart },
+    ];
+    let mut domu_platform = platform.clone();
+    domu_platform.gic.dist = gicd;
+    domu_platform.gic.redist = alloc::vec![gicr];
+    domu_platform.uart = None;
+    let uart_interrupt = [GIC_SPI, DOMU_UART_SPI, IRQ_TYPE_LEVEL_HIGH];
+    let devices = [DeviceNode {
+        name: "uart",
+        compatible: &["arm,sbsa-uart"],
+        reg: uart_window,
+        interrupts: &uart_interrupt,
+        properties: &[("current-speed", PropValue::U32(CONSOLE_BAUD))],
+        stdout: true,
+    }];
+    let guest_dt = guest_dt::build_dom0(&GuestDtConfig {
+        platform: &domu_platform,
+        plan,
+        bootargs: &bootargs(config),
+        vcpu_mpidrs: &vcpu_mpidrs,
+        passthrough_uart: false,
+        devices: &devices,
+        xen: Some(crate::xen::dt_node()),
+    })
+    .map_err(|e| BootError::GuestDt(format!("{}: {e}", config.name)))?;
+    copy_into_guest(plan, plan.dtb_ipa.base, &guest_dt);
+
+    let stage2 = new_stage2(plan)?;
+    let domu = domain::register(Domain {
+        id,
+        name: config.name.clone(),
+        ram_ipa: plan.ram_ipa,
+        ram_pa: plan.ram_pa,
+        vttbr: stage2.root() | ((u64::from(id) + 1) << VMID_SHIFT),
+        stage2: spin::Mutex::new(stage2),
+        vcpus: vcpu_mpidrs.iter().zip(pcpus).enumerate().map(|(i, (&mpidr, &pcpu))| Vcpu::new(i, mpidr, pcpu)).collect(),
+        vgic: spin::Mutex::new(vgic),
+        mmio: mmio_regions,
+        console: Some(VirtualUart::new(32 + DOMU_UART_SPI)),
+        xen: crate::xen::DomainXen::new(),
+    });
+    println!(
+        "{}: {} vCPU(s) on CPU {:?}, {} MiB at IPA {:#x} (host {}), kernel at {:#x}",
+        domu.name,
+        domu.vcpus.len(),
+        pcpus,
+        plan.ram_ipa.size >> 20,
+        plan.ram_ipa.base,
+        plan.ram_pa,
+        plan.kernel_ipa
+    );
+    Ok(domu)
 }
 
 fn stage2_config() -> Stage2Config {
     Stage2Config::new(IPA_BITS).expect("39-bit IPA is supported")
 }
 
-/// Copies `bytes` to dom0 IPA `ipa` (= PA: dom0 is mapped 1:1) and cleans it to the point of
-/// coherency for a guest entered with caches off.
-fn copy_into_guest(ipa: u64, bytes: &[u8]) {
-    // SAFETY: `ipa` lies in dom0's RAM block, which the layout placed in free RAM (no module,
-    // DTB or hypervisor there) and which the EL2 map covers; `bytes` is outside it.
-    unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), ipa as *mut u8, bytes.len()) };
-    cache::clean_for_guest_entry(ipa as usize, bytes.len());
+/// Copies `bytes` to the domain's IPA `ipa` (inside its RAM, as the plan places everything) and
+/// cleans it to the point of coherency for a guest entered with caches off.
+fn copy_into_guest(plan: &DomainPlan, ipa: u64, bytes: &[u8]) {
+    let host = plan.ram_pa.base + (ipa - plan.ram_ipa.base);
+    // SAFETY: `host` lies in the domain's RAM block, which the layout placed in free RAM (no
+    // module, DTB or hypervisor there) and which the EL2 map covers; `bytes` is outside it,
+    // and the plan keeps `ipa + len` inside the RAM.
+    unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), host as *mut u8, bytes.len()) };
+    cache::clean_for_guest_entry(host as usize, bytes.len());
 }
 
-fn print_layout(info: &BootInfo, hypervisor: MemRange, host_dtb: MemRange, modules: &[(&str, MemRange)], plan: &DomainPlan) {
+fn print_layout(info: &BootInfo, hypervisor: MemRange, host_dtb: MemRange, modules: &[(&str, MemRange)], plans: &[DomainPlan]) {
     let mib = |r: &MemRange| r.size / MIB;
     println!("Memory layout:");
     for bank in &info.platform.ram {
@@ -337,10 +503,16 @@ fn print_layout(info: &BootInfo, hypervisor: MemRange, host_dtb: MemRange, modul
     for (label, range) in modules {
         println!("  module       {range} {label}");
     }
-    println!("  dom0 RAM     {} ({} MiB, IPA = PA)", plan.ram_pa, mib(&plan.ram_pa));
-    println!("    kernel     {:#x}", plan.kernel_ipa);
-    if let Some(initrd) = plan.initrd_ipa {
-        println!("    initrd     {initrd}");
+    for plan in plans {
+        if plan.ram_ipa == plan.ram_pa {
+            println!("  {:<12} {} ({} MiB, IPA = PA)", format!("{} RAM", plan.name), plan.ram_pa, mib(&plan.ram_pa));
+        } else {
+            println!("  {:<12} {} ({} MiB at IPA {:#x})", format!("{} RAM", plan.name), plan.ram_pa, mib(&plan.ram_pa), plan.ram_ipa.base);
+        }
+        println!("    kernel     {:#x}", plan.kernel_ipa);
+        if let Some(initrd) = plan.initrd_ipa {
+            println!("    initrd     {initrd}");
+        }
+        println!("    DTB        {}", plan.dtb_ipa);
     }
-    println!("    DTB        {}", plan.dtb_ipa);
 }

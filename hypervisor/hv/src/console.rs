@@ -39,6 +39,13 @@ pub fn init(base: usize) {
     console.mux.get_or_insert_with(|| Mux::new(1));
 }
 
+/// Sets the domains the console serves (their prefixes, the input focus cycle).
+pub fn set_domains(domains: &[DomId]) {
+    let mut console = CONSOLE.lock();
+    let Console { uart, mux: Some(mux) } = &mut *console else { return };
+    mux.set_domains(domains, &mut |bytes| write_uart(uart, bytes));
+}
+
 /// Takes the user's input from the UART's receive interrupt from now on.
 pub fn enable_input() {
     if let Some(uart) = CONSOLE.lock().uart.as_mut() {

@@ -128,10 +128,17 @@ pub fn vcpu_stopped() -> ! {
     psci::firmware_cpu_off()
 }
 
-/// A domain cannot go on. With dom0 alone, that ends the system.
+/// A domain cannot go on. dom0's end is the board's; a domU's vCPU on this CPU stops and the
+/// CPU is turned off (its other vCPUs, if any, stop at their next exit).
 pub fn stop_domain(dom: &domain::Domain, reason: &str) -> ! {
     println!("{} stopped: {reason}", dom.name);
-    system_off("dom0 is gone")
+    if dom.id == 0 {
+        system_off("dom0 is gone")
+    }
+    for vcpu in &dom.vcpus {
+        vcpu.set_off();
+    }
+    psci::firmware_cpu_off()
 }
 
 pub fn system_off(reason: &str) -> ! {

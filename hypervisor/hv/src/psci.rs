@@ -44,11 +44,20 @@ pub fn handle_call(function: u32, args: [u64; 3]) -> Outcome {
         psci::PSCI_CPU_ON_64 => cpu_on(args[0], args[1], args[2]),
         psci::PSCI_AFFINITY_INFO_32 | psci::PSCI_AFFINITY_INFO_64 => affinity_info(args[0], args[1]),
         psci::PSCI_CPU_OFF => return cpu_off(),
-        psci::PSCI_SYSTEM_OFF => crate::system_off("dom0 asked for SYSTEM_OFF"),
-        psci::PSCI_SYSTEM_RESET => crate::system_reset("dom0 asked for SYSTEM_RESET"),
+        psci::PSCI_SYSTEM_OFF => system_off_of(domain::current(), false),
+        psci::PSCI_SYSTEM_RESET => system_off_of(domain::current(), true),
         _ => NOT_SUPPORTED,
     };
     Outcome::Return(ret)
+}
+
+/// SYSTEM_OFF/RESET: dom0's is the board's; a domU's stops that domU only.
+fn system_off_of(dom: &'static domain::Domain, reset: bool) -> ! {
+    match (dom.id, reset) {
+        (0, false) => crate::system_off("dom0 asked for SYSTEM_OFF"),
+        (0, true) => crate::system_reset("dom0 asked for SYSTEM_RESET"),
+        _ => crate::stop_domain(dom, if reset { "asked for SYSTEM_RESET" } else { "powered off" }),
+    }
 }
 
 fn features(function: u32) -> i64 {
@@ -107,6 +116,12 @@ fn affinity_info(target_mpidr: u64, lowest_level: u64) -> i64 {
 fn cpu_off() -> Outcome {
     domain::current_vcpu().set_off();
     Outcome::CpuOff
+}
+
+/// Starts physical CPU `pcpu` at the hypervisor's secondary entry, where it runs the vCPU
+/// pinned to it that waits to start.
+pub fn start_physical_cpu(pcpu: usize) -> Result<(), psci::error::Error> {
+    firmware_cpu_on(crate::platform().cpu_mpidr(pcpu), pcpu as u64)
 }
 
 /// Starts physical CPU `mpidr` at the hypervisor's secondary entry with x0 = `cpu_index`.

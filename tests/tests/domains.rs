@@ -1,0 +1,83 @@
+//! dom0 and a dom0less domU, both unmodified Linux talking to the hypervisor as to Xen 4.20,
+//! each on its own physical CPU, each on its own console line.
+
+use anyhow::{ensure, Context, Result};
+use reptar_tests::{LaunchOptions, Machine, SHELL_TIMEOUT};
+
+const CTRL_A_THREE_TIMES: &str = "\x01\x01\x01";
+
+/// Boots dom0 and domU (the harness waits for both shells); the console is left on dom0's.
+fn both_domains(name: &str) -> Result<Machine> {
+    Machine::boot_to_dom0_shell(LaunchOptions::new(name))
+}
+
+/// Moves the serial input to domU and syncs with its shell.
+fn to_domu(m: &mut Machine) -> Result<()> {
+    m.switch_input_to("DOM1", SHELL_TIMEOUT).context("switch to domU")?;
+    m.wait_for_shell("domU", SHELL_TIMEOUT)?;
+    Ok(())
+}
+
+fn xen_guest_checks(m: &mut Machine, domain: &str) -> Result<()> {
+    let kind = m.shell("cat /sys/hypervisor/type", SHELL_TIMEOUT)?;
+    ensure!(kind == "xen", "{domain}: /sys/hypervisor/type is {kind:?}");
+    let log = m.shell("dmesg", SHELL_TIMEOUT)?;
+    for wanted in ["Xen 4.20 support found", "Grant tables using version 1 layout", "Using 2-level ABI", "Xen: initializing cpu0"] {
+        ensure!(log.contains(wanted), "{domain}: no '{wanted}' in its kernel log");
+    }
+    for trouble in ["WARNING:", "BUG:", "Oops", "Unable to handle"] {
+        ensure!(!log.contains(trouble), "{domain}: '{trouble}' in its kernel log:\n{log}");
+    }
+    Ok(())
+}
+
+#[test]
+fn both_domains_boot_as_xen_guests() -> Result<()> {
+    let mut m = both_domains("domains-boot")?;
+    xen_guest_checks(&mut m, "dom0")?;
+    let online = m.shell("cat /sys/devices/system/cpu/online", SHELL_TIMEOUT)?;
+    ensure!(online == "0", "dom0 keeps CPU 0 only when a domU has CPU 1: {online:?}");
+    to_domu(&mut m)?;
+    xen_guest_checks(&mut m, "domU")?;
+    let host = m.shell("hostname", SHELL_TIMEOUT)?;
+    ensure!(host == "domU", "hostname {host:?}");
+    // domU's RAM starts where Xen puts a guest's: 0x40000000 (GUEST_RAM0_BASE).
+    let memory = m.shell("cat /proc/iomem | grep 'System RAM'", SHELL_TIMEOUT)?;
+    ensure!(memory.trim_start().starts_with("40000000-"), "domU's RAM: {memory}");
+    Ok(())
+}
+
+#[test]
+fn the_input_cycles_dom0_domu_monitor() -> Result<()> {
+    let mut m = both_domains("domains-console")?;
+    to_domu(&mut m)?;
+    m.send(CTRL_A_THREE_TIMES)?;
+    m.expect(r"^\(XEN\) \*\*\* Serial input to Xen", SHELL_TIMEOUT).context("domU -> monitor: the next in the cycle")?;
+    m.send("doms\r")?;
+    m.expect(r"\(XEN\) domU1 \(id 1\): RAM \[0x40000000\.\.", SHELL_TIMEOUT).context("doms lists domU")?;
+    m.expect(r"\(XEN\)   v0 on CPU 1: On", SHELL_TIMEOUT)?;
+    m.send(CTRL_A_THREE_TIMES)?;
+    m.expect(r"^\(XEN\) \*\*\* Serial input to DOM0", SHELL_TIMEOUT).context("monitor -> dom0")?;
+    m.wait_for_shell("dom0", SHELL_TIMEOUT)?;
+    let host = m.shell("hostname", SHELL_TIMEOUT)?;
+    ensure!(host == "dom0", "back on {host:?}");
+    Ok(())
+}
+
+#[test]
+fn domu_cannot_reach_other_memory() -> Result<()> {
+    let mut m = both_domains("domains-isolation")?;
+    to_domu(&mut m)?;
+    // dom0's RAM (0xa0000000 by default) and the hypervisor (0x40200000 on the host, but inside
+    // domU's own RAM window as an IPA) — the first is no memory of domU's at all.
+    for (address, what) in [("0xa0000000", "dom0's RAM"), ("0x48100000", "beyond domU's 128 MiB")] {
+        let mark = m.mark();
+        let (output, status) = m.shell_status(&format!("devmem {address} 32"), SHELL_TIMEOUT)?;
+        ensure!(status != 0 && output.contains("Bus error"), "domU read {what}: status {status}, {output:?}");
+        m.expect_since(mark, &format!(r"(?i)^\(XEN\) domU1v0: stage-2 data abort at IPA {address}"), SHELL_TIMEOUT)
+            .with_context(|| format!("no stage-2 fault logged for {what}"))?;
+    }
+    let alive = m.shell("echo alive", SHELL_TIMEOUT)?;
+    ensure!(alive == "alive", "domU after the faults: {alive:?}");
+    Ok(())
+}
