@@ -201,7 +201,7 @@ pub fn boot(dtb_addr: usize) -> Result<Infallible, BootError> {
         vtcr: stage2_config().vtcr_el2(mmu::pa_size()).map_err(|e| BootError::Cmdline(format!("stage 2: {e:?}")))?,
     });
 
-    let dom0 = build_dom0(platform, configs[0], &plans[0], &pinning[0])?;
+    let dom0 = build_guest(platform, configs[0], &plans[0], &pinning[0])?;
     for (id, config) in configs.iter().enumerate().skip(1) {
         let domu = build_domu(platform, id as u16, config, &plans[id], &pinning[id])?;
         // Its vCPU 0 starts on its physical CPU as soon as that CPU comes up.
@@ -285,6 +285,51 @@ fn new_stage2(plan: &DomainPlan) -> Result<PageTable, BootError> {
 
 const VMID_SHIFT: u64 = 48;
 
+/// Writes the domain's device tree (with its `/hypervisor` node) into its RAM.
+fn write_device_tree(platform: &host_dt::Platform, config: &DomainConfig, plan: &DomainPlan, vcpu_mpidrs: &[u64], devices: &[DeviceNode<'_>]) -> Result<(), BootError> {
+    let tree = guest_dt::build_guest(&GuestDtConfig {
+        platform,
+        plan,
+        bootargs: &bootargs(config),
+        vcpu_mpidrs,
+        passthrough_uart: false,
+        devices,
+        xen: Some(crate::xen::dt_node()),
+    })
+    .map_err(|e| BootError::GuestDt(format!("{}: {e}", config.name)))?;
+    copy_into_guest(plan, plan.dtb_ipa.base, &tree);
+    Ok(())
+}
+
+/// Makes the domain known to the hypervisor: its stage 2 (RAM only), vCPUs pinned to `pcpus`,
+/// vGIC, emulated devices and console UART (raising `console_intid`). VMID = id + 1.
+#[allow(clippy::too_many_arguments)]
+fn register_domain(
+    id: u16,
+    config: &DomainConfig,
+    plan: &DomainPlan,
+    pcpus: &[usize],
+    vcpu_mpidrs: &[u64],
+    vgic: Vgic,
+    mmio: Vec<mmio::Region>,
+    console_intid: u32,
+) -> Result<&'static Domain, BootError> {
+    let stage2 = new_stage2(plan)?;
+    Ok(domain::register(Domain {
+        id,
+        name: config.name.clone(),
+        ram_ipa: plan.ram_ipa,
+        ram_pa: plan.ram_pa,
+        vttbr: stage2.root() | ((u64::from(id) + 1) << VMID_SHIFT),
+        stage2: spin::Mutex::new(stage2),
+        vcpus: vcpu_mpidrs.iter().zip(pcpus).enumerate().map(|(i, (&mpidr, &pcpu))| Vcpu::new(i, mpidr, pcpu)).collect(),
+        vgic: spin::Mutex::new(vgic),
+        mmio,
+        console: Some(VirtualUart::new(console_intid)),
+        xen: crate::xen::DomainXen::new(),
+    }))
+}
+
 /// Copies the kernel and initramfs into the domain's RAM.
 fn load_modules(config: &DomainConfig, plan: &DomainPlan, ram: &[MemRange]) -> Result<(), BootError> {
     let kernel = config.kernel.as_ref().ok_or(BootError::NoDom0Kernel)?;
@@ -299,7 +344,7 @@ fn bootargs(config: &DomainConfig) -> String {
     config.kernel.as_ref().and_then(|k| k.bootargs.clone()).or_else(|| config.bootargs.clone()).unwrap_or_default()
 }
 
-fn build_dom0(platform: &host_dt::Platform, config: &DomainConfig, plan: &DomainPlan, pcpus: &[usize]) -> Result<&'static Domain, BootError> {
+fn build_guest(platform: &host_dt::Platform, config: &DomainConfig, plan: &DomainPlan, pcpus: &[usize]) -> Result<&'static Domain, BootError> {
     if pcpus.is_empty() {
         return Err(BootError::GuestDt("no physical CPU left for dom0".to_string()));
     }
@@ -358,32 +403,8 @@ fn build_dom0(platform: &host_dt::Platform, config: &DomainConfig, plan: &Domain
             stdout: false,
         });
     }
-    let guest_dt = guest_dt::build_dom0(&GuestDtConfig {
-        platform: &dom0_platform,
-        plan,
-        bootargs: &bootargs(config),
-        vcpu_mpidrs: &vcpu_mpidrs,
-        passthrough_uart: false,
-        devices: &devices,
-        xen: Some(crate::xen::dt_node()),
-    })
-    .map_err(|e| BootError::GuestDt(format!("{e}")))?;
-    copy_into_guest(plan, plan.dtb_ipa.base, &guest_dt);
-
-    let stage2 = new_stage2(plan)?;
-    let dom0 = domain::register(Domain {
-        id: 0,
-        name: "dom0".to_string(),
-        ram_ipa: plan.ram_ipa,
-        ram_pa: plan.ram_pa,
-        vttbr: stage2.root() | (1 << VMID_SHIFT),
-        stage2: spin::Mutex::new(stage2),
-        vcpus: vcpu_mpidrs.iter().zip(pcpus).enumerate().map(|(i, (&mpidr, &pcpu))| Vcpu::new(i, mpidr, pcpu)).collect(),
-        vgic: spin::Mutex::new(vgic),
-        mmio: mmio_regions,
-        console: Some(VirtualUart::new(32 + uart_interrupt[1])),
-        xen: crate::xen::DomainXen::new(),
-    });
+    write_device_tree(&dom0_platform, config, plan, &vcpu_mpidrs, &devices)?;
+    let dom0 = register_domain(0, config, plan, pcpus, &vcpu_mpidrs, vgic, mmio_regions, 32 + uart_interrupt[1])?;
     // The board's serial line is the hypervisor's: what the user types arrives by interrupt.
     if let [GIC_SPI, spi, _] = uart.interrupts[..] {
         crate::irq::register_handler(32 + spi, crate::console::handle_rx_interrupt);
@@ -438,32 +459,8 @@ fn build_domu(platform: &host_dt::Platform, id: u16, config: &DomainConfig, plan
         properties: &[("current-speed", PropValue::U32(CONSOLE_BAUD))],
         stdout: true,
     }];
-    let guest_dt = guest_dt::build_dom0(&GuestDtConfig {
-        platform: &domu_platform,
-        plan,
-        bootargs: &bootargs(config),
-        vcpu_mpidrs: &vcpu_mpidrs,
-        passthrough_uart: false,
-        devices: &devices,
-        xen: Some(crate::xen::dt_node()),
-    })
-    .map_err(|e| BootError::GuestDt(format!("{}: {e}", config.name)))?;
-    copy_into_guest(plan, plan.dtb_ipa.base, &guest_dt);
-
-    let stage2 = new_stage2(plan)?;
-    let domu = domain::register(Domain {
-        id,
-        name: config.name.clone(),
-        ram_ipa: plan.ram_ipa,
-        ram_pa: plan.ram_pa,
-        vttbr: stage2.root() | ((u64::from(id) + 1) << VMID_SHIFT),
-        stage2: spin::Mutex::new(stage2),
-        vcpus: vcpu_mpidrs.iter().zip(pcpus).enumerate().map(|(i, (&mpidr, &pcpu))| Vcpu::new(i, mpidr, pcpu)).collect(),
-        vgic: spin::Mutex::new(vgic),
-        mmio: mmio_regions,
-        console: Some(VirtualUart::new(32 + DOMU_UART_SPI)),
-        xen: crate::xen::DomainXen::new(),
-    });
+    write_device_tree(&domu_platform, config, plan, &vcpu_mpidrs, &devices)?;
+    let domu = register_domain(id, config, plan, pcpus, &vcpu_mpidrs, vgic, mmio_regions, 32 + DOMU_UART_SPI)?;
     println!(
         "{}: {} vCPU(s) on CPU {:?}, {} MiB at IPA {:#x} (host {}), kernel at {:#x}",
         domu.name,

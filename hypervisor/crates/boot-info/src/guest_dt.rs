@@ -165,7 +165,7 @@ fn clock_name(hz: u32) -> String {
 }
 
 /// Builds dom0's device tree (a DTB of at most `plan.dtb_ipa.size` bytes).
-pub fn build_dom0(cfg: &GuestDtConfig<'_>) -> Result<Vec<u8>, GuestDtError> {
+pub fn build_guest(cfg: &GuestDtConfig<'_>) -> Result<Vec<u8>, GuestDtError> {
     if cfg.vcpu_mpidrs.is_empty() {
         return Err(GuestDtError::NoVcpus);
     }

@@ -2,7 +2,7 @@
 //! used as the hypervisor uses it: parse the host tree, plan dom0's memory, build dom0's
 //! device tree.
 
-use boot_info::guest_dt::{build_dom0, GuestDtConfig};
+use boot_info::guest_dt::{build_guest, GuestDtConfig};
 use boot_info::host_dt::{self, BootModule, Gic, Uart};
 use boot_info::image::ImageHeader;
 use boot_info::layout::{plan, DomainRequest, KernelInfo, LayoutInput, GUEST_DTB_SIZE};
@@ -124,7 +124,7 @@ fn dom0_from_qemu_virt_end_to_end() {
         MemRange::new(0xa260_0000, GUEST_DTB_SIZE)
     );
 
-    let dtb = build_dom0(&GuestDtConfig {
+    let dtb = build_guest(&GuestDtConfig {
         platform: &info.platform,
         plan: dom0_plan,
         bootargs: dom0.bootargs.as_deref().unwrap_or(""),

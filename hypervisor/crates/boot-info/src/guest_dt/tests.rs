@@ -44,7 +44,7 @@ fn build(
     mpidrs: &[u64],
     uart: bool,
 ) -> Result<Vec<u8>, GuestDtError> {
-    build_dom0(&GuestDtConfig {
+    build_guest(&GuestDtConfig {
         platform,
         plan,
         bootargs: "console=hvc0 earlycon",
@@ -309,7 +309,7 @@ fn errors() {
         build(&platform, &plan, &[0, 1, 0], false),
         Err(GuestDtError::DuplicateVcpu { mpidr: 0 })
     );
-    let bad_args = build_dom0(&GuestDtConfig {
+    let bad_args = build_guest(&GuestDtConfig {
         platform: &platform,
         plan: &plan,
         bootargs: "a\0b",
@@ -326,7 +326,7 @@ fn errors() {
         Err(GuestDtError::TooLarge { max: 256, .. })
     ));
     let long_args = "x".repeat(3 << 20);
-    let too_long = build_dom0(&GuestDtConfig {
+    let too_long = build_guest(&GuestDtConfig {
         platform: &platform,
         plan: &plan,
         bootargs: &long_args,
@@ -373,7 +373,7 @@ fn emulated_devices_and_their_console() {
         stdout: true,
     };
     let build_with = |devices: &[DeviceNode<'_>]| {
-        build_dom0(&GuestDtConfig {
+        build_guest(&GuestDtConfig {
             platform: &platform,
             plan: &plan,
             bootargs: "console=ttyAMA0",
@@ -433,7 +433,7 @@ proptest! {
         let mpidrs: Vec<u64> = mpidrs.into_iter().collect();
         let platform = platform();
         let plan = plan();
-        let dtb = build_dom0(&GuestDtConfig { platform: &platform, plan: &plan, bootargs: &bootargs, vcpu_mpidrs: &mpidrs, passthrough_uart: true, devices: &[], xen: None }).unwrap();
+        let dtb = build_guest(&GuestDtConfig { platform: &platform, plan: &plan, bootargs: &bootargs, vcpu_mpidrs: &mpidrs, passthrough_uart: true, devices: &[], xen: None }).unwrap();
         let fdt = fdt::Fdt::new(&dtb).unwrap();
         let wide = mpidrs.iter().any(|&m| m > u64::from(u32::MAX));
         let read: Vec<u64> = fdt.cpus().map(|cpu| {
