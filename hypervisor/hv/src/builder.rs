@@ -315,6 +315,7 @@ fn register_domain(
     console_intid: u32,
 ) -> Result<&'static Domain, BootError> {
     let stage2 = new_stage2(plan)?;
+    crate::xen::events::add_domain(id, pcpus.len());
     Ok(domain::register(Domain {
         id,
         name: config.name.clone(),

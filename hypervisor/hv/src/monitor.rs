@@ -103,6 +103,12 @@ fn domain_summary(dom: &Domain) {
     for v in &dom.vcpus {
         println!("  v{} on CPU {}: {:?}, MPIDR {:#x}", v.id, v.pcpu, v.state(), v.mpidr);
     }
+    if let Some(events) = crate::xen::events::stats(dom.id) {
+        println!(
+            "  event channels: {} in use ({} interdomain, {} VIRQ, {} IPI, {} to the hypervisor), {} sends, {} upcalls",
+            events.ports_in_use, events.interdomain, events.virq, events.ipi, events.hypervisor, events.sends, events.upcalls
+        );
+    }
 }
 
 fn registers(dom: &Domain, vcpu: &domain::Vcpu) {

@@ -2,7 +2,9 @@
 //! in x0-x4, result in x0. Each hypercall family has its module; unknown calls are -ENOSYS.
 
 mod console_io;
+pub mod events;
 mod memory;
+mod services;
 mod state;
 mod vcpu;
 mod version;
@@ -75,7 +77,7 @@ pub fn hypercall(frame: &mut TrapFrame) {
         nr::VM_ASSIST => vm_assist(args[0], args[1]),
         nr::SCHED_OP => sched_op(args[0], args[1]),
         nr::HVM_OP => hvm_op(args[0], args[1]),
-        nr::EVENT_CHANNEL_OP => event_channel_op(args[0], args[1]),
+        nr::EVENT_CHANNEL_OP => events::event_channel_op(args[0], args[1]),
         nr::GRANT_TABLE_OP => Err(errno::ENOSYS),
         _ => Err(errno::ENOSYS),
     };
@@ -141,8 +143,3 @@ fn hvm_op(cmd: u64, arg: u64) -> HypercallResult {
     Ok(0)
 }
 
-/// EVTCHNOP_init_control (FIFO ABI) is refused so that Linux uses the 2-level ABI.
-fn event_channel_op(cmd: u64, _arg: u64) -> HypercallResult {
-    let _ = cmd;
-    Err(errno::ENOSYS)
-}

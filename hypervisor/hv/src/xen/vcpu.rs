@@ -23,7 +23,11 @@ pub fn vcpu_op(cmd: u64, vcpu: u64, arg: u64) -> HypercallResult {
             }
             let ipa = gfn.checked_mul(PAGE).and_then(|a| a.checked_add(offset)).ok_or(errno::EINVAL)?;
             guest::ipa_to_host(dom, ipa, true).ok_or(errno::EINVAL)?;
+            if ipa % 8 != 0 {
+                return Err(errno::EINVAL);
+            }
             dom.xen.register_vcpu_info(vcpu, ipa)?;
+            super::events::vcpu_info_registered(dom.id, vcpu as u32);
             Ok(0)
         }
         // Accepted and never updated: a vCPU here never waits for its physical CPU, so the
