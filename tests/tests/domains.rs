@@ -81,3 +81,32 @@ fn domu_cannot_reach_other_memory() -> Result<()> {
     ensure!(alive == "alive", "domU after the faults: {alive:?}");
     Ok(())
 }
+
+/// The monitor's event-channel line of `domain` ("dom0", "domU1"): ports in use.
+fn ports_in_use(m: &mut Machine, domain: &str) -> Result<u64> {
+    m.switch_input_to("Xen", SHELL_TIMEOUT)?;
+    m.send("doms\r")?;
+    let line = m.expect(&format!(r"\(XEN\) {domain} \(id \d\):.*\r?\n(?:\(XEN\)   v\d.*\r?\n)*\(XEN\)   event channels: (\d+) in use"), SHELL_TIMEOUT)?;
+    Ok(line.get(1).unwrap_or("0").parse()?)
+}
+
+#[test]
+fn ten_thousand_notifications_between_dom0_and_domu() -> Result<()> {
+    let mut m = both_domains("domains-events")?;
+    let dom0_ports = ports_in_use(&mut m, "dom0")?;
+    let domu_ports = ports_in_use(&mut m, "domU1")?;
+    // domU offers a port to dom0 and answers each notification; dom0 pings 10,000 times.
+    to_domu(&mut m)?;
+    m.send_line("evtchn serve --remote 0 --count 10000 &")?;
+    let served = m.expect(r"serving port (\d+) for domain 0", SHELL_TIMEOUT)?;
+    let port: u32 = served.get(1).context("port")?.parse()?;
+    m.switch_input_to("DOM0", SHELL_TIMEOUT)?;
+    m.wait_for_shell("dom0", SHELL_TIMEOUT)?;
+    let result = m.shell(&format!("evtchn ping --remote 1 --port {port} --count 10000"), std::time::Duration::from_secs(600))?;
+    ensure!(result.contains("10000 round trips"), "ping: {result}");
+    m.expect_since(reptar_tests::Mark::START, r"\[DOM-U\] served 10000 notifications", SHELL_TIMEOUT)?;
+    // Both ends closed: the ports are back to what they were.
+    ensure!(ports_in_use(&mut m, "dom0")? == dom0_ports, "dom0 leaked an event channel");
+    ensure!(ports_in_use(&mut m, "domU1")? == domu_ports, "domU leaked an event channel");
+    Ok(())
+}

@@ -82,7 +82,34 @@ fn run(settings: Settings) -> Result<()> {
         median(&mut times).as_secs_f64(),
         runs.join(", ")
     );
-    board_latencies(settings.samples, settings.icount)
+    board_latencies(settings.samples, settings.icount)?;
+    event_channel_round_trip(settings.icount)
+}
+
+/// Event-channel round trip dom0 -> domU -> dom0, median of 10,000 (dom0's `evtchn ping`
+/// against domU's `evtchn serve`), and the time from QEMU's start to domU's shell.
+fn event_channel_round_trip(icount: bool) -> Result<()> {
+    const ROUND_TRIPS: u32 = 10_000;
+    let mut options = LaunchOptions::new("bench-events");
+    if icount {
+        options = options.icount();
+    }
+    let mut m = Machine::launch(options)?;
+    m.expect(r"^\[DOM-U\] Enter 'help' for a list of built-in commands", BOOT_TIMEOUT)?;
+    println!("boot to domU shell: {:.2} s", m.launched_at().elapsed().as_secs_f64());
+    m.wait_for_shell("dom0", BOOT_TIMEOUT)?;
+    m.switch_input_to("DOM1", SHELL_TIMEOUT)?;
+    m.wait_for_shell("domU", SHELL_TIMEOUT)?;
+    m.send_line(&format!("evtchn serve --remote 0 --count {ROUND_TRIPS} &"))?;
+    let served = m.expect(r"serving port (\d+) for domain 0", SHELL_TIMEOUT)?;
+    let port: u32 = served.get(1).context("port")?.parse()?;
+    m.switch_input_to("DOM0", SHELL_TIMEOUT)?;
+    m.wait_for_shell("dom0", SHELL_TIMEOUT)?;
+    let result = m.shell(&format!("evtchn ping --remote 1 --port {port} --count {ROUND_TRIPS}"), Duration::from_secs(900))?;
+    println!("event channel dom0 -> domU -> dom0: {}", result.trim());
+    m.send_line("poweroff -f")?;
+    let _ = m.wait_exit(EXIT_TIMEOUT);
+    Ok(())
 }
 
 /// The generic timer's count printed as `cntvct=N`, and its frequency if given.
