@@ -109,7 +109,7 @@ fn dom0_runs_normally_on_the_virtual_gic() -> Result<()> {
 
 #[test]
 fn twenty_load_unload_cycles_leave_nothing_behind() -> Result<()> {
-    let mut m = Machine::boot_to_dom0_shell(LaunchOptions::new("board-cycles").dom0_args("console=ttyAMA0 rdinit=/init quiet kmemleak=on"))?;
+    let mut m = Machine::boot_to_dom0_shell(LaunchOptions::new("board-cycles").dom0_args("console=hvc0 rdinit=/init quiet kmemleak=on"))?;
     m.shell("mount -t debugfs none /sys/kernel/debug", SHELL_TIMEOUT)?;
     for cycle in 0..20 {
         m.shell("insmod /sp6.ko", SHELL_TIMEOUT).with_context(|| format!("insmod, cycle {cycle}"))?;

@@ -125,18 +125,21 @@ pub fn resume_input() {
 /// The UART's receive interrupt: every byte typed goes where the input focus is.
 pub fn handle_rx_interrupt(_intid: u32) {
     loop {
+        // The focused domain's room is looked at without the console lock: it takes the
+        // domain's own locks, which are held elsewhere while printing.
+        let focus = CONSOLE.lock().mux.as_ref().map(Mux::focus);
+        if let Some(Focus::Domain(domain)) = focus {
+            if !crate::vconsole::can_receive(domain) {
+                INPUT_THROTTLED.store(true, Ordering::Release);
+                if let Some(uart) = CONSOLE.lock().uart.as_mut() {
+                    uart.set_interrupt_masks(Interrupts::empty());
+                }
+                break;
+            }
+        }
         let action = {
             let mut console = CONSOLE.lock();
             let Console { uart, mux: Some(mux) } = &mut *console else { break };
-            if let Focus::Domain(domain) = mux.focus() {
-                if !crate::vconsole::can_receive(domain) {
-                    INPUT_THROTTLED.store(true, Ordering::Release);
-                    if let Some(uart) = uart.as_mut() {
-                        uart.set_interrupt_masks(Interrupts::empty());
-                    }
-                    break;
-                }
-            }
             let Some(byte) = uart.as_mut().and_then(|u| u.read_word().ok().flatten()) else { break };
             mux.input(byte, &mut |bytes| write_uart(uart, bytes))
         };

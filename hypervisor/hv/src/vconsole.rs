@@ -44,6 +44,7 @@ impl VirtualUart {
 
     fn apply(&self, dom: &Domain, effects: Effects) {
         if let Some(byte) = effects.tx {
+            dom.xen.console_io_active.store(false, Ordering::Relaxed);
             crate::console::guest_output(dom.id, &[byte]);
         }
         if let Some(level) = effects.irq_line {
@@ -60,9 +61,13 @@ impl VirtualUart {
     }
 }
 
-/// Bytes the user typed for `domain`.
+/// Bytes the user typed for `domain`: to its console_io console if it reads one (dom0's hvc0),
+/// else to its UART.
 pub fn receive(domain: DomId, bytes: &[u8]) {
     let Some(dom) = domain::get(domain) else { return };
+    if crate::xen::console_io::uses_console_io(domain) {
+        return crate::xen::console_io::receive(dom, bytes);
+    }
     let Some(uart) = dom.console.as_ref() else { return };
     for &byte in bytes {
         let effects = uart.uart.lock().push_rx(byte);
@@ -70,8 +75,11 @@ pub fn receive(domain: DomId, bytes: &[u8]) {
     }
 }
 
-/// Whether `domain`'s UART can take a typed byte now (a domain without one drops input).
+/// Whether `domain`'s console can take a typed byte now (a domain without one drops input).
 pub fn can_receive(domain: DomId) -> bool {
+    if crate::xen::console_io::uses_console_io(domain) {
+        return domain::get(domain).is_some_and(|d| crate::xen::console_io::input_space(d) > 0);
+    }
     match domain::get(domain).and_then(|d| d.console.as_ref()) {
         Some(uart) => uart.uart.lock().rx_space() > 0,
         None => true,

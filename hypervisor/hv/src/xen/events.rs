@@ -94,6 +94,11 @@ pub fn event_channel_op(cmd: u64, arg: u64) -> HypercallResult {
     if outcome.ret < 0 {
         return Err(-outcome.ret);
     }
+    if cmd == xen_evtchn::EVTCHNOP_BIND_VIRQ {
+        // dom0's console may just have moved to console_io (hvc0 binds VIRQ_CONSOLE): typed
+        // input held back for its UART now has somewhere to go.
+        crate::console::resume_input();
+    }
     guest::write_va(arg, bytes)?;
     if let Some(event) = outcome.hypervisor {
         super::services::notify(event.dom, event.port, event.consumer);
@@ -113,20 +118,6 @@ pub fn vcpu_info_registered(dom: u16, vcpu: u32) {
     drop(events);
 }
 
-/// Binds a port of `dom` to a hypervisor service (`consumer`); returns the port.
-pub fn bind_hypervisor(dom: u16, consumer: u32) -> Option<u32> {
-    EVENTS.lock().as_mut()?.bind_hypervisor(dom, consumer).ok()
-}
-
-/// A hypervisor service notifies `dom` on `port`.
-pub fn notify_guest(dom: u16, port: u32) {
-    let mut events = EVENTS.lock();
-    let Some(events) = events.as_mut() else { return };
-    if let Ok(Some(upcall)) = events.notify_guest(dom, port, &GuestEventMemory) {
-        inject(upcall);
-    }
-}
-
 /// Raises `virq` for `dom`'s vCPU `vcpu`, if the domain bound it.
 pub fn raise_virq(dom: u16, virq: u32, vcpu: u32) {
     let mut events = EVENTS.lock();
@@ -134,6 +125,11 @@ pub fn raise_virq(dom: u16, virq: u32, vcpu: u32) {
     if let Some(upcall) = events.raise_virq(dom, virq, vcpu, &GuestEventMemory) {
         inject(upcall);
     }
+}
+
+/// Whether `dom` bound `virq` (on vCPU 0).
+pub fn virq_bound(dom: u16, virq: u32) -> bool {
+    EVENTS.lock().as_ref().is_some_and(|e| e.virq_binding(dom, virq, 0).is_some())
 }
 
 /// Ports in use, for the monitor.

@@ -1,7 +1,7 @@
 //! The Xen ARM guest ABI (docs/xen-abi.md): `hvc #0xEA1`, hypercall number in x16, arguments
 //! in x0-x4, result in x0. Each hypercall family has its module; unknown calls are -ENOSYS.
 
-mod console_io;
+pub mod console_io;
 pub mod events;
 mod memory;
 mod services;

@@ -27,7 +27,15 @@ pub struct DomainXen {
     pub grant_frames: Mutex<Vec<u64>>,
     store: Mutex<Option<(u64, u32)>>,
     console: Mutex<Option<(u64, u32)>>,
+    /// What the user typed for dom0's console_io console (hvc0), not read yet.
+    pub console_input: Mutex<alloc::collections::VecDeque<u8>>,
+    /// The domain's console output last came through console_io (hvc0) rather than its UART:
+    /// typed input goes where the console is.
+    pub console_io_active: core::sync::atomic::AtomicBool,
 }
+
+/// Typed bytes held for a console_io console before it reads them.
+pub const CONSOLE_INPUT_CAPACITY: usize = 256;
 
 impl DomainXen {
     pub fn new() -> Self {
@@ -37,6 +45,8 @@ impl DomainXen {
             grant_frames: Mutex::new(Vec::new()),
             store: Mutex::new(None),
             console: Mutex::new(None),
+            console_input: Mutex::new(alloc::collections::VecDeque::new()),
+            console_io_active: core::sync::atomic::AtomicBool::new(false),
         }
     }
 
