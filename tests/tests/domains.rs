@@ -110,3 +110,41 @@ fn ten_thousand_notifications_between_dom0_and_domu() -> Result<()> {
     ensure!(ports_in_use(&mut m, "domU1")? == domu_ports, "domU leaked an event channel");
     Ok(())
 }
+
+#[test]
+fn xenstore_is_shared_with_permissions_watches_and_transactions() -> Result<()> {
+    let mut m = both_domains("domains-xenstore")?;
+    ensure!(m.shell("xenstore read domid", SHELL_TIMEOUT)? == "0", "dom0's domid");
+    let domains = m.shell("xenstore ls /local/domain", SHELL_TIMEOUT)?;
+    ensure!(domains.split_whitespace().collect::<Vec<_>>() == ["0", "1"], "/local/domain: {domains:?}");
+    m.shell("xenstore write /local/domain/0/data/secret dom0-only", SHELL_TIMEOUT)?;
+
+    // domU watches a key of its own, which dom0 then writes.
+    to_domu(&mut m)?;
+    ensure!(m.shell("xenstore read domid", SHELL_TIMEOUT)? == "1", "domU's domid");
+    m.send_line("xenstore watch /local/domain/1/data/from-dom0 2")?;
+    // A watch fires once when set (Xen's semantics), then on each change.
+    m.expect(r"\[DOM-U\] /local/domain/1/data/from-dom0\r?\n", SHELL_TIMEOUT).context("the watch's first event")?;
+    m.switch_input_to("DOM0", SHELL_TIMEOUT)?;
+    m.wait_for_shell("dom0", SHELL_TIMEOUT)?;
+    let before_write = m.mark();
+    m.shell("xenstore write /local/domain/1/data/from-dom0 hello", SHELL_TIMEOUT)?;
+    // The event may show before or after dom0's prompt comes back.
+    m.expect_since(before_write, r"\[DOM-U\] /local/domain/1/data/from-dom0\r?\n", SHELL_TIMEOUT)
+        .context("the watch did not fire on dom0's write")?;
+
+    // A transaction that lost the race gets EAGAIN.
+    let conflict = m.shell("xenstore txn-conflict /local/domain/0/data/race", SHELL_TIMEOUT)?;
+    ensure!(conflict.contains("first transaction committed") && conflict.contains("second transaction: EAGAIN"), "{conflict}");
+
+    // domU reads what dom0 gave it, and nothing of dom0's.
+    to_domu(&mut m)?;
+    ensure!(m.shell("xenstore read /local/domain/1/data/from-dom0", SHELL_TIMEOUT)? == "hello", "domU reads dom0's write");
+    let (denied, status) = m.shell_status("xenstore read /local/domain/0/data/secret", SHELL_TIMEOUT)?;
+    ensure!(status != 0 && denied.contains("EACCES"), "domU read dom0's key: {denied:?}");
+    let (denied, status) = m.shell_status("xenstore write /local/domain/0/data/intruder x", SHELL_TIMEOUT)?;
+    ensure!(status != 0 && denied.contains("EACCES"), "domU wrote outside its subtree: {denied:?}");
+    m.shell("xenstore write data/mine ok", SHELL_TIMEOUT)?;
+    ensure!(m.shell("xenstore read data/mine", SHELL_TIMEOUT)? == "ok", "domU's own subtree");
+    Ok(())
+}

@@ -210,6 +210,11 @@ pub fn boot(dtb_addr: usize) -> Result<Infallible, BootError> {
         crate::psci::start_physical_cpu(vcpu.pcpu).map_err(|e| BootError::Gic(format!("CPU {} for {}: {e:?}", vcpu.pcpu, domu.name)))?;
     }
     crate::console::set_domains(&domain::all().map(|d| d.id).collect::<Vec<_>>());
+    for dom in domain::all() {
+        if let Err(error) = crate::xen::xenstore::connect(dom) {
+            println!("{}: no xenstore: {error}", dom.name);
+        }
+    }
 
     let (used, total) = crate::heap::usage();
     println!("heap: {} KiB of {} KiB used", used / 1024, total / 1024);

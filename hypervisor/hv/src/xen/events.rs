@@ -118,6 +118,20 @@ pub fn vcpu_info_registered(dom: u16, vcpu: u32) {
     drop(events);
 }
 
+/// Binds a port of `dom` to a hypervisor service (`consumer`); returns the port.
+pub fn bind_hypervisor(dom: u16, consumer: u32) -> Option<u32> {
+    EVENTS.lock().as_mut()?.bind_hypervisor(dom, consumer).ok()
+}
+
+/// A hypervisor service notifies `dom` on `port`.
+pub fn notify_guest(dom: u16, port: u32) {
+    let mut events = EVENTS.lock();
+    let Some(events) = events.as_mut() else { return };
+    if let Ok(Some(upcall)) = events.notify_guest(dom, port, &GuestEventMemory) {
+        inject(upcall);
+    }
+}
+
 /// Raises `virq` for `dom`'s vCPU `vcpu`, if the domain bound it.
 pub fn raise_virq(dom: u16, virq: u32, vcpu: u32) {
     let mut events = EVENTS.lock();

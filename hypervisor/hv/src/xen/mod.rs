@@ -8,6 +8,7 @@ mod services;
 mod state;
 mod vcpu;
 mod version;
+pub mod xenstore;
 
 pub use state::DomainXen;
 

@@ -8,7 +8,8 @@ pub const CONSOLE: u32 = 2;
 /// A guest notified one of our services.
 pub fn notify(dom: u16, port: u32, consumer: u32) {
     match consumer {
-        XENSTORE | CONSOLE => {}
+        XENSTORE => super::xenstore::on_event(dom),
+        CONSOLE => {}
         _ => crate::println!("dom{dom}: notification on port {port} for no service ({consumer})"),
     }
 }

@@ -150,10 +150,15 @@ fn run(args: &[String]) -> Result<(), Error> {
         ("domid", None) => println!("{}", text(&bus.request(msg::READ, 0, &[&nul("domid")])?)),
         ("watch", Some(path)) => {
             let count: Option<u64> = args.get(2).and_then(|n| n.parse().ok());
-            bus.request(msg::WATCH, 0, &[&nul(path), &nul("xenstore-tool")])?;
+            // The store fires the watch once when it is set, possibly before its reply: take
+            // every message as it comes.
+            bus.send(msg::WATCH, 0, &[&nul(path), &nul("xenstore-tool")])?;
             let mut seen = 0;
             while count.is_none_or(|n| seen < n) {
                 let reply = bus.receive()?;
+                if reply.kind == msg::ERROR {
+                    return Err(Error::Store(text(&reply.payload)));
+                }
                 if reply.kind == msg::WATCH_EVENT {
                     let fields = text(&reply.payload);
                     println!("{}", fields.lines().next().unwrap_or(""));

@@ -1,0 +1,146 @@
+//! The hypervisor's xenstore (the xenstore crate's server) connected to each domain's ring:
+//! a hypervisor page at the domain's magic IPA (HVM_PARAM_STORE_PFN) and an event channel
+//! bound to the hypervisor (HVM_PARAM_STORE_EVTCHN).
+
+use super::events;
+use crate::domain::{self, Domain};
+use crate::println;
+use alloc::format;
+use core::sync::atomic::{AtomicU32, Ordering};
+use spin::Mutex;
+use xenstore::perms::{Access, Perms};
+use xenstore::ring::RingPage;
+use xenstore::{Server, Store};
+
+/// Where each domain finds its xenstore page: Xen's GUEST_MAGIC_BASE.
+pub const STORE_PAGE_IPA: u64 = 0x3900_0000;
+const PAGE: u64 = 4096;
+
+/// struct xenstore_domain_interface (io/xs_wire.h).
+const REQ: usize = 0;
+const RSP: usize = 1024;
+const REQ_CONS: usize = 2048;
+const REQ_PROD: usize = 2052;
+const RSP_CONS: usize = 2056;
+const RSP_PROD: usize = 2060;
+const ERROR: usize = 2072;
+
+static SERVER: Mutex<Option<Server>> = Mutex::new(None);
+/// Each domain's ring page (host address) and event channel, by domain id.
+static RINGS: Mutex<[Option<(u64, u32)>; domain::MAX_DOMAINS]> = Mutex::new([None; domain::MAX_DOMAINS]);
+
+/// A domain's ring page, in hypervisor memory the domain maps.
+struct HostRing(u64);
+
+impl HostRing {
+    fn word(&self, offset: usize) -> &AtomicU32 {
+        // SAFETY: the page is the hypervisor's own (heap), identity mapped, 4-byte aligned
+        // offsets inside it; the guest writes the same words, so they are accessed atomically.
+        unsafe { &*((self.0 as usize + offset) as *const AtomicU32) }
+    }
+    fn bytes(&self, offset: usize, len: usize) -> *mut u8 {
+        (self.0 as usize + offset.min(PAGE as usize - len)) as *mut u8
+    }
+}
+
+impl RingPage for HostRing {
+    fn req_cons(&self) -> u32 {
+        self.word(REQ_CONS).load(Ordering::Relaxed)
+    }
+    fn req_prod(&self) -> u32 {
+        self.word(REQ_PROD).load(Ordering::Acquire)
+    }
+    fn set_req_cons(&mut self, v: u32) {
+        self.word(REQ_CONS).store(v, Ordering::Release)
+    }
+    fn rsp_cons(&self) -> u32 {
+        self.word(RSP_CONS).load(Ordering::Acquire)
+    }
+    fn rsp_prod(&self) -> u32 {
+        self.word(RSP_PROD).load(Ordering::Relaxed)
+    }
+    fn set_rsp_prod(&mut self, v: u32) {
+        self.word(RSP_PROD).store(v, Ordering::Release)
+    }
+    fn read_req(&self, offset: usize, dst: &mut [u8]) {
+        // SAFETY: the crate keeps `offset + len` within the 1 KiB request ring of the page.
+        unsafe { core::ptr::copy_nonoverlapping(self.bytes(REQ + offset, dst.len()), dst.as_mut_ptr(), dst.len()) }
+    }
+    fn write_rsp(&mut self, offset: usize, src: &[u8]) {
+        // SAFETY: as read_req, in the response ring.
+        unsafe { core::ptr::copy_nonoverlapping(src.as_ptr(), self.bytes(RSP + offset, src.len()), src.len()) }
+    }
+    fn set_error(&mut self, error: u32) {
+        self.word(ERROR).store(error, Ordering::Release)
+    }
+}
+
+/// Gives `dom` its xenstore: the ring page mapped at STORE_PAGE_IPA, a port bound to us, its
+/// connection, and the entries a toolstack writes for a new domain.
+pub fn connect(dom: &Domain) -> Result<(), &'static str> {
+    let layout = core::alloc::Layout::from_size_align(PAGE as usize, PAGE as usize).map_err(|_| "layout")?;
+    // SAFETY: the layout has a non-zero size.
+    let page = unsafe { alloc::alloc::alloc_zeroed(layout) } as u64;
+    if page == 0 {
+        return Err("out of memory for the xenstore page");
+    }
+    {
+        let mut stage2 = dom.stage2.lock();
+        let rw = page_table::Attributes { mem: page_table::MemType::Normal, access: page_table::Access::RW };
+        stage2.map(&mut crate::arch::mmu::HeapTables, STORE_PAGE_IPA, page, PAGE, rw).map_err(|_| "cannot map the xenstore page")?;
+    }
+    let port = events::bind_hypervisor(dom.id, super::services::XENSTORE).ok_or("no event channel for xenstore")?;
+    let mut server = SERVER.lock();
+    let server = server.get_or_insert_with(|| Server::new(Store::new()));
+    server.connect(dom.id, dom.id == 0).map_err(|_| "xenstore connection refused")?;
+    let base = format!("/local/domain/{}", dom.id);
+    let owned = Perms::owned_by(dom.id).with(0, Access::Read);
+    let store = server.store_mut();
+    for (path, value) in [(base.clone(), ""), (format!("{base}/name"), dom.name.as_str()), (format!("{base}/domid"), &*format!("{}", dom.id))] {
+        if store.write_as(&path, value.as_bytes(), &owned).is_err() {
+            println!("{}: xenstore: cannot write {path}", dom.name);
+        }
+    }
+    for dir in ["device", "data", "control"] {
+        let _ = store.mkdir_as(&format!("{base}/{dir}"), &owned);
+    }
+    RINGS.lock()[dom.id as usize] = Some((page, port));
+    dom.xen.set_store(STORE_PAGE_IPA / PAGE, port);
+    Ok(())
+}
+
+/// `dom` notified its xenstore port: serve its requests, then flush what watches queued for
+/// the others, notifying each domain whose ring moved.
+pub fn on_event(dom: u16) {
+    let rings = *RINGS.lock();
+    let mut to_notify = [false; domain::MAX_DOMAINS];
+    {
+        let mut server = SERVER.lock();
+        let Some(server) = server.as_mut() else { return };
+        let Some((page, _)) = rings.get(dom as usize).copied().flatten() else { return };
+        loop {
+            let served = server.on_event(dom, &mut HostRing(page));
+            if served.notify {
+                to_notify[dom as usize] = true;
+            }
+            if let Some(error) = served.broken {
+                println!("dom{dom}: xenstore ring broken ({error:?}): no longer served");
+            }
+            for other in served.dirty {
+                if let Some((other_page, _)) = rings.get(other as usize).copied().flatten() {
+                    if server.flush(other, &mut HostRing(other_page)).notify {
+                        to_notify[other as usize] = true;
+                    }
+                }
+            }
+            if !served.more {
+                break;
+            }
+        }
+    }
+    for (id, notify) in to_notify.iter().enumerate() {
+        if let (true, Some((_, port))) = (notify, rings[id]) {
+            events::notify_guest(id as u16, port);
+        }
+    }
+}
