@@ -42,8 +42,14 @@ pub fn sp6_write(offset: u64, width: AccessWidth, value: u64) -> Result<(), sp6_
 
 /// Presses and releases a board button (the monitor's `press`, or a key typed in the window).
 pub fn press(button: Button) {
-    let effects = SP6.lock().press(button);
-    println!("button {} pressed (cntvct={})", button.name(), timer::count());
+    let (effects, already_held) = {
+        let mut sp6 = SP6.lock();
+        let held = sp6.held_buttons() & button.bit() != 0;
+        (sp6.press(button), held)
+    };
+    if !already_held {
+        println!("button {} pressed (cntvct={})", button.name(), timer::count());
+    }
     apply(effects);
 }
 
