@@ -190,30 +190,5 @@ pub fn encode_status(arg: &mut [u8], s: &PortStatus) {
     }
 }
 
-/// Little-endian `u16` at `off`, if in bounds.
-pub fn get_u16(b: &[u8], off: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(
-        b.get(off..off.checked_add(2)?)?.try_into().ok()?,
-    ))
-}
-
-/// Little-endian `u32` at `off`, if in bounds.
-pub fn get_u32(b: &[u8], off: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(
-        b.get(off..off.checked_add(4)?)?.try_into().ok()?,
-    ))
-}
-
-/// Stores a little-endian `u16` at `off`; nothing if out of bounds.
-pub fn put_u16(b: &mut [u8], off: usize, v: u16) {
-    if let Some(s) = off.checked_add(2).and_then(|end| b.get_mut(off..end)) {
-        s.copy_from_slice(&v.to_le_bytes());
-    }
-}
-
-/// Stores a little-endian `u32` at `off`; nothing if out of bounds.
-pub fn put_u32(b: &mut [u8], off: usize, v: u32) {
-    if let Some(s) = off.checked_add(4).and_then(|end| b.get_mut(off..end)) {
-        s.copy_from_slice(&v.to_le_bytes());
-    }
-}
+/// Bounds-checked little-endian fields, shared with the other Xen ABI crates.
+pub use xen_wire::{get_u16, get_u32, put_u16, put_u32};

@@ -192,44 +192,5 @@ pub fn encode_status(b: &mut [u8], off: usize, r: Result<(), GntSt>) {
     put_u16(b, off, crate::status_code(r) as u16);
 }
 
-/// Little-endian `u16` at `off`, if in bounds.
-pub fn get_u16(b: &[u8], off: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(
-        b.get(off..off.checked_add(2)?)?.try_into().ok()?,
-    ))
-}
-
-/// Little-endian `u32` at `off`, if in bounds.
-pub fn get_u32(b: &[u8], off: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(
-        b.get(off..off.checked_add(4)?)?.try_into().ok()?,
-    ))
-}
-
-/// Little-endian `u64` at `off`, if in bounds.
-pub fn get_u64(b: &[u8], off: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(
-        b.get(off..off.checked_add(8)?)?.try_into().ok()?,
-    ))
-}
-
-/// Stores a little-endian `u16` at `off`; nothing if out of bounds.
-pub fn put_u16(b: &mut [u8], off: usize, v: u16) {
-    if let Some(s) = off.checked_add(2).and_then(|e| b.get_mut(off..e)) {
-        s.copy_from_slice(&v.to_le_bytes());
-    }
-}
-
-/// Stores a little-endian `u32` at `off`; nothing if out of bounds.
-pub fn put_u32(b: &mut [u8], off: usize, v: u32) {
-    if let Some(s) = off.checked_add(4).and_then(|e| b.get_mut(off..e)) {
-        s.copy_from_slice(&v.to_le_bytes());
-    }
-}
-
-/// Stores a little-endian `u64` at `off`; nothing if out of bounds.
-pub fn put_u64(b: &mut [u8], off: usize, v: u64) {
-    if let Some(s) = off.checked_add(8).and_then(|e| b.get_mut(off..e)) {
-        s.copy_from_slice(&v.to_le_bytes());
-    }
-}
+/// Bounds-checked little-endian fields, shared with the other Xen ABI crates.
+pub use xen_wire::{get_u16, get_u32, get_u64, put_u16, put_u32, put_u64};
