@@ -148,3 +148,116 @@ fn xenstore_is_shared_with_permissions_watches_and_transactions() -> Result<()> 
     ensure!(m.shell("xenstore read data/mine", SHELL_TIMEOUT)? == "ok", "domU's own subtree");
     Ok(())
 }
+
+/// The monitor's grant line of `domain`: (mappings held, granted pages in use by others,
+/// maps, unmaps).
+fn grant_counters(m: &mut Machine, domain: &str) -> Result<[u64; 4]> {
+    m.switch_input_to("Xen", SHELL_TIMEOUT)?;
+    m.send("doms\r")?;
+    let line = m.expect(
+        &format!(r"\(XEN\) {domain} \(id \d\):.*\r?\n(?:\(XEN\)   [ve].*\r?\n)*\(XEN\)   grants: table \d+/\d+ frames, (\d+) granted pages in use by others, (\d+) mappings held \(\d+ orphaned\), (\d+) maps, (\d+) unmaps"),
+        SHELL_TIMEOUT,
+    )?;
+    let field = |i| -> Result<u64> { Ok(line.get(i).context("grant counter")?.parse()?) };
+    Ok([field(2)?, field(1)?, field(3)?, field(4)?])
+}
+
+#[test]
+fn a_granted_page_is_mapped_across_both_ways() -> Result<()> {
+    let mut m = both_domains("domains-grants")?;
+    let [dom0_held, ..] = grant_counters(&mut m, "dom0")?;
+    let [_, domu_in_use, ..] = grant_counters(&mut m, "domU1")?;
+    // domU grants two pages to dom0 (page i filled with 0x5a + i) and waits for dom0's answer.
+    to_domu(&mut m)?;
+    m.send_line("grant offer --remote 0 --pages 2 --pattern 90 --expect-reply 165 > /tmp/offer 2>&1 &")?;
+    let grefs = {
+        let mut found = String::new();
+        for _ in 0..50 {
+            found = m.shell("cat /tmp/offer", SHELL_TIMEOUT)?;
+            if found.starts_with("grefs:") {
+                break;
+            }
+        }
+        found.strip_prefix("grefs:").with_context(|| format!("domU's offer: {found:?}"))?.split_whitespace().collect::<Vec<_>>().join(",")
+    };
+    // dom0 maps them, checks domU's bytes, writes its own; a hundred maps and unmaps first.
+    m.switch_input_to("DOM0", SHELL_TIMEOUT)?;
+    m.wait_for_shell("dom0", SHELL_TIMEOUT)?;
+    let repeated = m.shell(&format!("grant map --remote 1 --grefs {grefs} --expect 90 --repeat 100"), SHELL_TIMEOUT)?;
+    ensure!(repeated.contains("mapped 2 page(s) from domain 1: contents ok"), "dom0's maps: {repeated}");
+    let readonly = m.shell(&format!("grant map --remote 1 --grefs {grefs} --expect 90 --readonly"), SHELL_TIMEOUT)?;
+    ensure!(readonly.contains("contents ok"), "read-only map: {readonly}");
+    // The reply ends domU's offer: it revokes the grants once it sees it.
+    let mapped = m.shell(&format!("grant map --remote 1 --grefs {grefs} --expect 90 --reply 165"), SHELL_TIMEOUT)?;
+    ensure!(mapped.contains("mapped 2 page(s) from domain 1: contents ok, written"), "dom0's map: {mapped}");
+    // Revoked grants cannot be mapped any more.
+    let after = m.mark();
+    let (revoked, status) = m.shell_status(&format!("sleep 1; grant map --remote 1 --grefs {grefs}"), SHELL_TIMEOUT)?;
+    ensure!(status != 0, "a revoked grant was mapped: {revoked}");
+    m.expect_since(after, r"\(XEN\) dom0: grant_table_op: map of grant \d+ of dom1 .*GeneralError", SHELL_TIMEOUT).context("the refused map is not logged")?;
+    // domU saw dom0's bytes in its own pages.
+    to_domu(&mut m)?;
+    let offer = m.shell("wait; cat /tmp/offer", SHELL_TIMEOUT)?;
+    ensure!(offer.contains("reply seen"), "domU's offer: {offer}");
+    // Everything unmapped: dom0 holds what it held before, nothing of domU's is in use.
+    let [held, _, maps, unmaps] = grant_counters(&mut m, "dom0")?;
+    ensure!(held == dom0_held, "dom0 still holds {held} mappings (before: {dom0_held})");
+    ensure!(maps >= 2 * 102 && maps - unmaps == held, "dom0's maps {maps}, unmaps {unmaps}");
+    let [_, in_use, ..] = grant_counters(&mut m, "domU1")?;
+    ensure!(in_use == domu_in_use, "{in_use} of domU's grants still pinned (before: {domu_in_use})");
+    Ok(())
+}
+
+/// The monitor's `doms`: the hypervisor's heap in use, dom0's event channels in use, and
+/// domU's state line.
+fn hypervisor_counters(m: &mut Machine) -> Result<(u64, u64, String)> {
+    m.switch_input_to("Xen", SHELL_TIMEOUT)?;
+    let mark = m.mark();
+    m.send("doms\r")?;
+    let heap = m.expect_since(mark, r"\(XEN\) hypervisor heap: (\d+) of \d+ bytes in use", SHELL_TIMEOUT)?;
+    let heap = heap.get(1).context("heap")?.parse()?;
+    let dom0 = m.expect_since(mark, r"\(XEN\) dom0 \(id 0\):.*\r?\n(?:\(XEN\)   v\d.*\r?\n)*\(XEN\)   event channels: (\d+) in use", SHELL_TIMEOUT)?;
+    let ports = dom0.get(1).context("ports")?.parse()?;
+    let domu = m.expect_since(mark, r"\(XEN\) domU1 \(id 1\): (\w+),", SHELL_TIMEOUT)?;
+    Ok((heap, ports, domu.get(1).context("state")?.to_string()))
+}
+
+#[test]
+fn domu_is_destroyed_and_restarted_ten_times_without_leaks() -> Result<()> {
+    let mut m = both_domains("domains-restart")?;
+    let (_, dom0_ports, _) = hypervisor_counters(&mut m)?;
+    // Destroy: domU stops, its xenstore entries go, dom0 sees its ports unbound.
+    m.send("destroy 1\r")?;
+    m.expect(r"\(XEN\) domU1 destroyed: \d+ event channel\(s\) closed", SHELL_TIMEOUT).context("destroy 1")?;
+    let (_, _, state) = hypervisor_counters(&mut m)?;
+    ensure!(state == "Destroyed", "domU after destroy: {state}");
+    m.switch_input_to("DOM0", SHELL_TIMEOUT)?;
+    m.wait_for_shell("dom0", SHELL_TIMEOUT)?;
+    let domains = m.shell("xenstore ls /local/domain", SHELL_TIMEOUT)?;
+    ensure!(domains.split_whitespace().collect::<Vec<_>>() == ["0"], "/local/domain after destroy: {domains:?}");
+    let mut steady_heap = None;
+    for round in 1..=10 {
+        m.switch_input_to("Xen", SHELL_TIMEOUT)?;
+        let mark = m.mark();
+        m.send("restart 1\r")?;
+        m.expect_since(mark, r"\(XEN\) domU1 restarted from its boot configuration", SHELL_TIMEOUT).with_context(|| format!("restart {round}"))?;
+        m.expect_since(mark, r"^\[DOM-U\] Enter 'help' for a list of built-in commands", reptar_tests::BOOT_TIMEOUT)
+            .with_context(|| format!("domU's shell after restart {round}"))?;
+        to_domu(&mut m)?;
+        ensure!(m.shell("xenstore read name", SHELL_TIMEOUT)? == "domU1", "domU's xenstore name after restart {round}");
+        ensure!(m.shell("cat /sys/hypervisor/type", SHELL_TIMEOUT)? == "xen", "domU after restart {round}");
+        // The next round restarts a running domU: destroyed first, then rebuilt.
+        let (heap, ports, state) = hypervisor_counters(&mut m)?;
+        ensure!(state == "Running", "domU after restart {round}: {state}");
+        ensure!(ports == dom0_ports, "dom0's event channels after restart {round}: {ports} (at boot: {dom0_ports})");
+        match steady_heap {
+            None => steady_heap = Some(heap),
+            Some(first) => ensure!(heap == first, "the hypervisor's heap grew: {heap} bytes after restart {round}, {first} after the first"),
+        }
+    }
+    m.switch_input_to("DOM0", SHELL_TIMEOUT)?;
+    m.wait_for_shell("dom0", SHELL_TIMEOUT)?;
+    let domains = m.shell("xenstore ls /local/domain", SHELL_TIMEOUT)?;
+    ensure!(domains.split_whitespace().collect::<Vec<_>>() == ["0", "1"], "/local/domain after the restarts: {domains:?}");
+    Ok(())
+}

@@ -214,6 +214,11 @@ pub fn boot(dtb_addr: usize) -> Result<Infallible, BootError> {
         if let Err(error) = crate::xen::xenstore::connect(dom) {
             println!("{}: no xenstore: {error}", dom.name);
         }
+        if dom.id != 0 {
+            if let Err(error) = crate::xen::console_ring::connect(dom) {
+                println!("{}: no console ring: {error}", dom.name);
+            }
+        }
     }
 
     let (used, total) = crate::heap::usage();
@@ -321,9 +326,12 @@ fn register_domain(
 ) -> Result<&'static Domain, BootError> {
     let stage2 = new_stage2(plan)?;
     crate::xen::events::add_domain(id, pcpus.len());
+    crate::xen::grants::add_domain(id);
+    let xen = crate::xen::DomainXen::new().ok_or(BootError::Map(page_table::MapError::OutOfMemory))?;
     Ok(domain::register(Domain {
         id,
         name: config.name.clone(),
+        lifecycle: domain::Lifecycle::new(),
         ram_ipa: plan.ram_ipa,
         ram_pa: plan.ram_pa,
         vttbr: stage2.root() | ((u64::from(id) + 1) << VMID_SHIFT),
@@ -332,7 +340,7 @@ fn register_domain(
         vgic: spin::Mutex::new(vgic),
         mmio,
         console: Some(VirtualUart::new(console_intid)),
-        xen: crate::xen::DomainXen::new(),
+        xen,
     }))
 }
 
@@ -439,10 +447,21 @@ const DOMU_UART_BASE: u64 = 0x2200_0000;
 /// Xen's GUEST_VPL011_SPI (INTID 32 + 0).
 const DOMU_UART_SPI: u32 = 0;
 
+/// What a domU is rebuilt from: its boot configuration and where the boot placed it.
+struct DomuRecipe {
+    id: u16,
+    config: DomainConfig,
+    plan: DomainPlan,
+    /// The board as the domU sees it (its vGIC and UART at Xen's guest addresses).
+    platform: host_dt::Platform,
+    vcpu_mpidrs: Vec<u64>,
+}
+
+static DOMU_RECIPES: spin::Mutex<Vec<DomuRecipe>> = spin::Mutex::new(Vec::new());
+
 fn build_domu(platform: &host_dt::Platform, id: u16, config: &DomainConfig, plan: &DomainPlan, pcpus: &[usize]) -> Result<&'static Domain, BootError> {
     // vCPU n reads MPIDR n, as under Xen.
     let vcpu_mpidrs: Vec<u64> = (0..pcpus.len() as u64).collect();
-    load_modules(config, plan, &platform.ram)?;
     let vgic = new_vgic(&vcpu_mpidrs)?;
     let gicd = MemRange::new(DOMU_GICD_BASE, vgic::GICD_SIZE);
     let gicr = MemRange::new(DOMU_GICR_BASE, vgic.redist_region_size());
@@ -456,17 +475,9 @@ fn build_domu(platform: &host_dt::Platform, id: u16, config: &DomainConfig, plan
     domu_platform.gic.dist = gicd;
     domu_platform.gic.redist = alloc::vec![gicr];
     domu_platform.uart = None;
-    let uart_interrupt = [GIC_SPI, DOMU_UART_SPI, IRQ_TYPE_LEVEL_HIGH];
-    let devices = [DeviceNode {
-        name: "uart",
-        compatible: &["arm,sbsa-uart"],
-        reg: uart_window,
-        interrupts: &uart_interrupt,
-        properties: &[("current-speed", PropValue::U32(CONSOLE_BAUD))],
-        stdout: true,
-    }];
-    write_device_tree(&domu_platform, config, plan, &vcpu_mpidrs, &devices)?;
+    write_domu_image(&domu_platform, config, plan, &vcpu_mpidrs)?;
     let domu = register_domain(id, config, plan, pcpus, &vcpu_mpidrs, vgic, mmio_regions, 32 + DOMU_UART_SPI)?;
+    DOMU_RECIPES.lock().push(DomuRecipe { id, config: config.clone(), plan: plan.clone(), platform: domu_platform, vcpu_mpidrs });
     println!(
         "{}: {} vCPU(s) on CPU {:?}, {} MiB at IPA {:#x} (host {}), kernel at {:#x}",
         domu.name,
@@ -478,6 +489,56 @@ fn build_domu(platform: &host_dt::Platform, id: u16, config: &DomainConfig, plan
         plan.kernel_ipa
     );
     Ok(domu)
+}
+
+/// Puts a domU's kernel, initramfs and device tree into its RAM.
+fn write_domu_image(domu_platform: &host_dt::Platform, config: &DomainConfig, plan: &DomainPlan, vcpu_mpidrs: &[u64]) -> Result<(), BootError> {
+    load_modules(config, plan, &domu_platform.ram)?;
+    let uart_window = MemRange::new(DOMU_UART_BASE, hv_console::vuart::REGION_SIZE);
+    let uart_interrupt = [GIC_SPI, DOMU_UART_SPI, IRQ_TYPE_LEVEL_HIGH];
+    let devices = [DeviceNode {
+        name: "uart",
+        compatible: &["arm,sbsa-uart"],
+        reg: uart_window,
+        interrupts: &uart_interrupt,
+        properties: &[("current-speed", PropValue::U32(CONSOLE_BAUD))],
+        stdout: true,
+    }];
+    write_device_tree(domu_platform, config, plan, vcpu_mpidrs, &devices)
+}
+
+/// Rebuilds a destroyed domU from its boot configuration: its RAM scrubbed and loaded again,
+/// its stage 2 back to its RAM alone, a fresh vGIC, UART and Xen state, its xenstore entries
+/// and console ring. Its vCPU 0 is left ready to start at the kernel's entry; returns it with
+/// the entry point and device tree address.
+pub fn rebuild_domu(dom: &'static Domain) -> Result<(&'static Vcpu, u64, u64), BootError> {
+    let recipes = DOMU_RECIPES.lock();
+    let recipe = recipes.iter().find(|r| r.id == dom.id).ok_or_else(|| BootError::GuestDt(format!("{}: no boot configuration", dom.name)))?;
+    let plan = &recipe.plan;
+    // SAFETY: the domain's own RAM block, which no vCPU runs on (the domain is destroyed) and
+    // no other domain maps (checked by the caller: no grant or foreign mapping of it is left);
+    // identity mapped in the hypervisor's map.
+    unsafe { core::ptr::write_bytes(plan.ram_pa.base as *mut u8, 0, plan.ram_pa.size as usize) };
+    {
+        let mut tables = mmu::HeapTables;
+        let mut stage2 = dom.stage2.lock();
+        let everything = stage2.config().input_size();
+        stage2.unmap(&mut tables, 0, everything)?;
+        let ram = Attributes { mem: MemType::Normal, access: Access::RWX };
+        stage2.map(&mut tables, plan.ram_ipa.base, plan.ram_pa.base, plan.ram_ipa.size, ram)?;
+    }
+    write_domu_image(&recipe.platform, &recipe.config, plan, &recipe.vcpu_mpidrs)?;
+    *dom.vgic.lock() = new_vgic(&recipe.vcpu_mpidrs)?;
+    if let Some(uart) = dom.console.as_ref() {
+        uart.reset();
+    }
+    dom.xen.reset();
+    crate::xen::events::add_domain(dom.id, dom.vcpus.len());
+    crate::xen::grants::add_domain(dom.id);
+    crate::xen::xenstore::connect(dom).map_err(|e| BootError::GuestDt(format!("{}: xenstore: {e}", dom.name)))?;
+    crate::xen::console_ring::connect(dom).map_err(|e| BootError::GuestDt(format!("{}: console: {e}", dom.name)))?;
+    let vcpu = &dom.vcpus[0];
+    Ok((vcpu, plan.kernel_ipa, plan.dtb_ipa.base))
 }
 
 fn stage2_config() -> Stage2Config {

@@ -79,10 +79,31 @@ impl Vcpu {
     }
 }
 
+/// Where a domain is in its life (a domU can be destroyed and rebuilt from its boot config).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum DomainState {
+    Running = 0,
+    /// Being destroyed: its vCPUs stop at their next exit.
+    Dying = 1,
+    /// Stopped and released; its RAM block and id wait for a restart.
+    Destroyed = 2,
+}
+
+/// A domain's state, changed by the monitor's destroy and restart and by its stopping vCPUs.
+pub struct Lifecycle(AtomicU8);
+
+impl Lifecycle {
+    pub const fn new() -> Self {
+        Lifecycle(AtomicU8::new(DomainState::Running as u8))
+    }
+}
+
 /// A guest.
 pub struct Domain {
     pub id: u16,
     pub name: String,
+    pub lifecycle: Lifecycle,
     /// Guest RAM as the guest sees it, and the host block behind it.
     pub ram_ipa: MemRange,
     pub ram_pa: MemRange,
@@ -101,6 +122,22 @@ pub struct Domain {
 }
 
 impl Domain {
+    pub fn state(&self) -> DomainState {
+        match self.lifecycle.0.load(Ordering::Acquire) {
+            0 => DomainState::Running,
+            1 => DomainState::Dying,
+            _ => DomainState::Destroyed,
+        }
+    }
+
+    pub fn set_state(&self, state: DomainState) {
+        self.lifecycle.0.store(state as u8, Ordering::Release);
+    }
+
+    pub fn is_dying(&self) -> bool {
+        self.state() == DomainState::Dying
+    }
+
     pub fn vcpu_by_mpidr(&self, mpidr: u64) -> Option<&Vcpu> {
         let mpidr = mpidr & percpu::MPIDR_AFFINITY_MASK;
         self.vcpus.iter().find(|v| v.mpidr == mpidr)

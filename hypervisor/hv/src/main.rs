@@ -19,6 +19,7 @@ mod guest;
 mod heap;
 mod irq;
 mod keyboard;
+mod lifecycle;
 mod mmio;
 mod monitor;
 mod psci;

@@ -33,6 +33,8 @@ fn run(command: Command) {
             for dom in domain::all() {
                 domain_summary(dom);
             }
+            let (used, total) = crate::heap::usage();
+            println!("hypervisor heap: {used} of {total} bytes in use");
         }
         Command::Registers { domain, vcpu } => {
             let Some(dom) = find(domain) else { return };
@@ -69,11 +71,20 @@ fn run(command: Command) {
             board::press(button);
             board::release(button);
         }
-        Command::Destroy(id) | Command::Restart(id) => match find(id) {
-            Some(dom) if dom.id == 0 => println!("dom0 cannot be destroyed or restarted: it is the board's domain"),
-            Some(dom) => println!("{}: not built from a restartable configuration", dom.name),
-            None => {}
-        },
+        Command::Destroy(id) => {
+            if let Some(dom) = find(id) {
+                if let Err(error) = crate::lifecycle::destroy(dom) {
+                    println!("{}: not destroyed: {error}", dom.name);
+                }
+            }
+        }
+        Command::Restart(id) => {
+            if let Some(dom) = find(id) {
+                if let Err(error) = crate::lifecycle::restart(dom) {
+                    println!("{}: not restarted: {error}", dom.name);
+                }
+            }
+        }
         Command::Focus(id) => {
             if let Err(error) = crate::console::set_focus(Focus::Domain(id)) {
                 println!("no domain {}", error.0);
@@ -92,9 +103,10 @@ fn find(id: DomId) -> Option<&'static Domain> {
 
 fn domain_summary(dom: &Domain) {
     println!(
-        "{} (id {}): RAM {} ({} MiB) at host {}, {} vCPU(s)",
+        "{} (id {}): {:?}, RAM {} ({} MiB) at host {}, {} vCPU(s)",
         dom.name,
         dom.id,
+        dom.state(),
         dom.ram_ipa,
         dom.ram_ipa.size >> 20,
         dom.ram_pa,
@@ -107,6 +119,12 @@ fn domain_summary(dom: &Domain) {
         println!(
             "  event channels: {} in use ({} interdomain, {} VIRQ, {} IPI, {} to the hypervisor), {} sends, {} upcalls",
             events.ports_in_use, events.interdomain, events.virq, events.ipi, events.hypervisor, events.sends, events.upcalls
+        );
+    }
+    if let Some(grants) = crate::xen::grants::stats(dom.id) {
+        println!(
+            "  grants: table {}/{} frames, {} granted pages in use by others, {} mappings held ({} orphaned), {} maps, {} unmaps, {} copies, {} failed",
+            grants.nr_frames, grants.max_frames, grants.active_grants, grants.maptrack_used, grants.orphaned, grants.maps, grants.unmaps, grants.copies, grants.failures
         );
     }
 }

@@ -149,3 +149,14 @@ pub fn firmware_system_reset() -> ! {
     let _ = if crate::firmware_uses_hvc() { psci::system_reset::<Hvc>() } else { psci::system_reset::<Smc>() };
     crate::arch::cpu::halt()
 }
+
+/// Whether the firmware reports physical CPU `pcpu` off (a CPU_OFF it asked for completed).
+pub fn physical_cpu_is_off(pcpu: usize) -> bool {
+    let mpidr = crate::platform().cpu_mpidr(pcpu);
+    let state = if crate::firmware_uses_hvc() {
+        psci::affinity_info::<Hvc>(mpidr, psci::LowestAffinityLevel::All)
+    } else {
+        psci::affinity_info::<Smc>(mpidr, psci::LowestAffinityLevel::All)
+    };
+    state == Ok(psci::AffinityState::Off)
+}

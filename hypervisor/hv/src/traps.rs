@@ -36,6 +36,7 @@ pub fn handle_exception(frame: &mut TrapFrame, kind: ExceptionKind) {
         _ => hypervisor_fault(frame, kind),
     }
     if from_guest {
+        crate::lifecycle::stop_if_dying(domain::current());
         crate::irq::fill_for_guest();
     }
 }

@@ -23,6 +23,11 @@ impl VirtualUart {
         VirtualUart { uart: Mutex::new(VUart::new()), intid, unimplemented_reported: AtomicBool::new(false) }
     }
 
+    /// Back to its reset state, for a rebuilt domain.
+    pub fn reset(&self) {
+        *self.uart.lock() = VUart::new();
+    }
+
     pub fn read(&self, dom: &Domain, offset: u64, width: AccessWidth) -> Result<u64, VUartError> {
         let (read, space) = {
             let mut uart = self.uart.lock();
@@ -44,7 +49,7 @@ impl VirtualUart {
 
     fn apply(&self, dom: &Domain, effects: Effects) {
         if let Some(byte) = effects.tx {
-            dom.xen.console_io_active.store(false, Ordering::Relaxed);
+            dom.xen.pv_console_active.store(false, Ordering::Relaxed);
             crate::console::guest_output(dom.id, &[byte]);
         }
         if let Some(level) = effects.irq_line {
@@ -61,12 +66,15 @@ impl VirtualUart {
     }
 }
 
-/// Bytes the user typed for `domain`: to its console_io console if it reads one (dom0's hvc0),
-/// else to its UART.
+/// Bytes the user typed for `domain`: to its paravirtual console if it reads one (hvc0:
+/// dom0's console_io, a domU's console ring), else to its UART.
 pub fn receive(domain: DomId, bytes: &[u8]) {
     let Some(dom) = domain::get(domain) else { return };
     if crate::xen::console_io::uses_console_io(domain) {
         return crate::xen::console_io::receive(dom, bytes);
+    }
+    if crate::xen::console_ring::uses_ring(dom) {
+        return crate::xen::console_ring::receive(domain, bytes);
     }
     let Some(uart) = dom.console.as_ref() else { return };
     for &byte in bytes {
@@ -79,6 +87,9 @@ pub fn receive(domain: DomId, bytes: &[u8]) {
 pub fn can_receive(domain: DomId) -> bool {
     if crate::xen::console_io::uses_console_io(domain) {
         return domain::get(domain).is_some_and(|d| crate::xen::console_io::input_space(d) > 0);
+    }
+    if domain::get(domain).is_some_and(crate::xen::console_ring::uses_ring) {
+        return crate::xen::console_ring::input_space(domain) > 0;
     }
     match domain::get(domain).and_then(|d| d.console.as_ref()) {
         Some(uart) => uart.uart.lock().rx_space() > 0,

@@ -12,6 +12,8 @@
 //!   prefix naming its source (`(XEN) `, `[DOM-0] `, `[DOM-U] `...), lines of different
 //!   sources never mix, and typing CTRL-a three times moves the input focus from dom0 to
 //!   each domU, to the hypervisor's monitor, and back to dom0, as on Xen.
+//! - [`xencons`]: a domU's Xen console ring (`io/console.h`), the paravirtual console Linux's
+//!   `hvc_xen` uses in a domU: the hypervisor's side of it.
 //! - [`monitor`]: the hypervisor monitor's line editor and command parser (`help`, `doms`,
 //!   `hexdump`, `press`...). Executing the commands is the hypervisor's business.
 //!
@@ -34,6 +36,7 @@ extern crate std;
 pub mod monitor;
 pub mod mux;
 pub mod vuart;
+pub mod xencons;
 
 mod text;
 

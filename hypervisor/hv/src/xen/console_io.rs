@@ -18,7 +18,7 @@ pub fn console_io(cmd: u64, count: u64, buffer: u64) -> HypercallResult {
     }
     match cmd {
         CONSOLEIO_WRITE => {
-            dom.xen.console_io_active.store(true, core::sync::atomic::Ordering::Relaxed);
+            dom.xen.pv_console_active.store(true, core::sync::atomic::Ordering::Relaxed);
             let count = count.min(u64::from(u32::MAX));
             let mut done = 0u64;
             let mut chunk = [0u8; CHUNK];
@@ -53,7 +53,7 @@ pub fn console_io(cmd: u64, count: u64, buffer: u64) -> HypercallResult {
 /// with `console=ttyAMA0` writes to its UART instead, and gets its input there.
 pub fn uses_console_io(dom: u16) -> bool {
     dom == 0
-        && crate::domain::get(dom).is_some_and(|d| d.xen.console_io_active.load(core::sync::atomic::Ordering::Relaxed))
+        && crate::domain::get(dom).is_some_and(|d| d.xen.pv_console_active.load(core::sync::atomic::Ordering::Relaxed))
         && super::events::virq_bound(dom, xen_evtchn::VIRQ_CONSOLE)
 }
 

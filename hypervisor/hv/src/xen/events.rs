@@ -150,3 +150,9 @@ pub fn virq_bound(dom: u16, virq: u32) -> bool {
 pub fn stats(dom: u16) -> Option<xen_evtchn::DomainStats> {
     EVENTS.lock().as_ref()?.stats(dom)
 }
+
+/// Closes every port of a stopped domain (its interdomain peers go back to unbound) and
+/// forgets it; returns how many ports were closed.
+pub fn remove_domain(dom: u16) -> u32 {
+    EVENTS.lock().as_mut().and_then(|e| e.remove_domain(dom).ok()).map_or(0, |s| s.closed)
+}

@@ -2,8 +2,10 @@
 //! in x0-x4, result in x0. Each hypercall family has its module; unknown calls are -ENOSYS.
 
 pub mod console_io;
+pub mod console_ring;
 pub mod events;
-mod memory;
+pub mod grants;
+pub mod memory;
 mod services;
 mod state;
 mod vcpu;
@@ -56,6 +58,8 @@ pub mod errno {
     pub const ENOSPC: i64 = 28;
     pub const ENOSYS: i64 = 38;
     pub const ENOENT: i64 = 2;
+    pub const ENOMEM: i64 = 12;
+    pub const EBUSY: i64 = 16;
 }
 
 /// A hypercall's result: a value (>= 0) or a negated errno.
@@ -79,7 +83,7 @@ pub fn hypercall(frame: &mut TrapFrame) {
         nr::SCHED_OP => sched_op(args[0], args[1]),
         nr::HVM_OP => hvm_op(args[0], args[1]),
         nr::EVENT_CHANNEL_OP => events::event_channel_op(args[0], args[1]),
-        nr::GRANT_TABLE_OP => Err(errno::ENOSYS),
+        nr::GRANT_TABLE_OP => grants::grant_table_op(args[0], args[1], args[2]),
         _ => Err(errno::ENOSYS),
     };
     frame.x[0] = match result {
@@ -114,10 +118,13 @@ fn sched_op(cmd: u64, arg: u64) -> HypercallResult {
         SCHEDOP_SHUTDOWN => {
             let reason = crate::guest::Args::<4>::read(arg)?.u32(0);
             let dom = domain::current();
-            match reason {
-                SHUTDOWN_POWEROFF => crate::system_off(&alloc::format!("{} shut down (poweroff)", dom.name)),
-                SHUTDOWN_REBOOT => crate::system_reset(&alloc::format!("{} shut down (reboot)", dom.name)),
-                SHUTDOWN_CRASH => crate::stop_domain(dom, "crashed"),
+            // dom0's end is the board's; a domU stops alone (the monitor's restart brings it back).
+            match (dom.id, reason) {
+                (0, SHUTDOWN_POWEROFF) => crate::system_off(&alloc::format!("{} shut down (poweroff)", dom.name)),
+                (0, SHUTDOWN_REBOOT) => crate::system_reset(&alloc::format!("{} shut down (reboot)", dom.name)),
+                (_, SHUTDOWN_POWEROFF) => crate::stop_domain(dom, "powered off"),
+                (_, SHUTDOWN_REBOOT) => crate::stop_domain(dom, "rebooted (`restart` in the monitor starts it again)"),
+                (_, SHUTDOWN_CRASH) => crate::stop_domain(dom, "crashed"),
                 _ => crate::stop_domain(dom, "shut down"),
             }
         }

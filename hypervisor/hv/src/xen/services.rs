@@ -9,7 +9,7 @@ pub const CONSOLE: u32 = 2;
 pub fn notify(dom: u16, port: u32, consumer: u32) {
     match consumer {
         XENSTORE => super::xenstore::on_event(dom),
-        CONSOLE => {}
+        CONSOLE => super::console_ring::on_event(dom),
         _ => crate::println!("dom{dom}: notification on port {port} for no service ({consumer})"),
     }
 }

@@ -2,12 +2,8 @@
 //! infos are, its grant-table frames, its HVM parameters.
 
 use crate::domain::MAX_VCPUS;
-use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 use spin::Mutex;
-
-/// Grant-table frames a domain may map (GNTTABOP_query_size's max_nr_frames).
-pub const MAX_GRANT_FRAMES: usize = 4;
 
 // hvm/params.h
 pub const HVM_PARAM_STORE_PFN: u32 = 1;
@@ -23,31 +19,48 @@ pub struct DomainXen {
     shared_info: AtomicU64,
     /// IPA of each vCPU's vcpu_info, or NONE.
     vcpu_info: [AtomicU64; MAX_VCPUS],
-    /// Host pages backing its grant-table frames, by frame index.
-    pub grant_frames: Mutex<Vec<u64>>,
+    /// Its grant table: the hypervisor pages behind it.
+    pub grant_table: super::grants::TableFrames,
     store: Mutex<Option<(u64, u32)>>,
     console: Mutex<Option<(u64, u32)>>,
     /// What the user typed for dom0's console_io console (hvc0), not read yet.
     pub console_input: Mutex<alloc::collections::VecDeque<u8>>,
-    /// The domain's console output last came through console_io (hvc0) rather than its UART:
-    /// typed input goes where the console is.
-    pub console_io_active: core::sync::atomic::AtomicBool,
+    /// The domain's console output last came through its paravirtual console (console_io for
+    /// dom0, the console ring for a domU: hvc0) rather than its UART: typed input goes where
+    /// the console is.
+    pub pv_console_active: core::sync::atomic::AtomicBool,
 }
 
 /// Typed bytes held for a console_io console before it reads them.
 pub const CONSOLE_INPUT_CAPACITY: usize = 256;
 
 impl DomainXen {
-    pub fn new() -> Self {
-        DomainXen {
+    /// `None` when the hypervisor has no memory left for the grant table.
+    pub fn new() -> Option<Self> {
+        let grant_table = super::grants::TableFrames::new()?;
+        Some(DomainXen {
             shared_info: AtomicU64::new(NONE),
             vcpu_info: [const { AtomicU64::new(NONE) }; MAX_VCPUS],
-            grant_frames: Mutex::new(Vec::new()),
+            grant_table,
             store: Mutex::new(None),
             console: Mutex::new(None),
             console_input: Mutex::new(alloc::collections::VecDeque::new()),
-            console_io_active: core::sync::atomic::AtomicBool::new(false),
+            pv_console_active: core::sync::atomic::AtomicBool::new(false),
+        })
+    }
+
+    /// Forgets everything the domain told the hypervisor, for a rebuilt domain: no shared info,
+    /// no vcpu_info, an empty grant table, no rings, no typed input.
+    pub fn reset(&self) {
+        self.shared_info.store(NONE, Ordering::Release);
+        for slot in &self.vcpu_info {
+            slot.store(NONE, Ordering::Release);
         }
+        self.grant_table.clear();
+        *self.store.lock() = None;
+        *self.console.lock() = None;
+        self.console_input.lock().clear();
+        self.pv_console_active.store(false, Ordering::Relaxed);
     }
 
     pub fn set_shared_info(&self, ipa: u64) {

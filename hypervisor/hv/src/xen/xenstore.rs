@@ -12,8 +12,8 @@ use xenstore::perms::{Access, Perms};
 use xenstore::ring::RingPage;
 use xenstore::{Server, Store};
 
-/// Where each domain finds its xenstore page: Xen's GUEST_MAGIC_BASE.
-pub const STORE_PAGE_IPA: u64 = 0x3900_0000;
+/// Where each domain finds its xenstore page: Xen's GUEST_MAGIC_BASE + XENSTORE_PFN_OFFSET (1).
+pub const STORE_PAGE_IPA: u64 = 0x3900_1000;
 const PAGE: u64 = 4096;
 
 /// struct xenstore_domain_interface (io/xs_wire.h).
@@ -26,8 +26,10 @@ const RSP_PROD: usize = 2060;
 const ERROR: usize = 2072;
 
 static SERVER: Mutex<Option<Server>> = Mutex::new(None);
-/// Each domain's ring page (host address) and event channel, by domain id.
+/// Each connected domain's ring page (host address) and event channel, by domain id.
 static RINGS: Mutex<[Option<(u64, u32)>; domain::MAX_DOMAINS]> = Mutex::new([None; domain::MAX_DOMAINS]);
+/// Each domain's ring page, kept for its id when the domain goes (a rebuilt domain reuses it).
+static PAGES: Mutex<[Option<u64>; domain::MAX_DOMAINS]> = Mutex::new([None; domain::MAX_DOMAINS]);
 
 /// A domain's ring page, in hypervisor memory the domain maps.
 struct HostRing(u64);
@@ -78,35 +80,93 @@ impl RingPage for HostRing {
 /// Gives `dom` its xenstore: the ring page mapped at STORE_PAGE_IPA, a port bound to us, its
 /// connection, and the entries a toolstack writes for a new domain.
 pub fn connect(dom: &Domain) -> Result<(), &'static str> {
-    let layout = core::alloc::Layout::from_size_align(PAGE as usize, PAGE as usize).map_err(|_| "layout")?;
-    // SAFETY: the layout has a non-zero size.
-    let page = unsafe { alloc::alloc::alloc_zeroed(layout) } as u64;
-    if page == 0 {
-        return Err("out of memory for the xenstore page");
-    }
+    let kept = PAGES.lock()[dom.id as usize];
+    let page = match kept {
+        Some(page) => {
+            // SAFETY: the hypervisor's page, no longer connected (the domain was destroyed and
+            // runs no vCPU).
+            unsafe { core::ptr::write_bytes(page as *mut u8, 0, PAGE as usize) };
+            page
+        }
+        None => {
+            let layout = core::alloc::Layout::from_size_align(PAGE as usize, PAGE as usize).map_err(|_| "layout")?;
+            // SAFETY: the layout has a non-zero size. The page is kept for the domain's id.
+            let page = unsafe { alloc::alloc::alloc_zeroed(layout) } as u64;
+            if page == 0 {
+                return Err("out of memory for the xenstore page");
+            }
+            PAGES.lock()[dom.id as usize] = Some(page);
+            page
+        }
+    };
     {
         let mut stage2 = dom.stage2.lock();
         let rw = page_table::Attributes { mem: page_table::MemType::Normal, access: page_table::Access::RW };
         stage2.map(&mut crate::arch::mmu::HeapTables, STORE_PAGE_IPA, page, PAGE, rw).map_err(|_| "cannot map the xenstore page")?;
     }
     let port = events::bind_hypervisor(dom.id, super::services::XENSTORE).ok_or("no event channel for xenstore")?;
-    let mut server = SERVER.lock();
-    let server = server.get_or_insert_with(|| Server::new(Store::new()));
-    server.connect(dom.id, dom.id == 0).map_err(|_| "xenstore connection refused")?;
-    let base = format!("/local/domain/{}", dom.id);
-    let owned = Perms::owned_by(dom.id).with(0, Access::Read);
-    let store = server.store_mut();
-    for (path, value) in [(base.clone(), ""), (format!("{base}/name"), dom.name.as_str()), (format!("{base}/domid"), &*format!("{}", dom.id))] {
-        if store.write_as(&path, value.as_bytes(), &owned).is_err() {
-            println!("{}: xenstore: cannot write {path}", dom.name);
+    RINGS.lock()[dom.id as usize] = Some((page, port));
+    let dirty = {
+        let mut server = SERVER.lock();
+        let server = server.get_or_insert_with(|| Server::new(Store::new()));
+        let mut dirty = server.connect(dom.id, dom.id == 0).map_err(|_| "xenstore connection refused")?;
+        let base = format!("/local/domain/{}", dom.id);
+        let owned = Perms::owned_by(dom.id).with(0, Access::Read);
+        let mut fired = alloc::vec::Vec::new();
+        let store = server.store_mut();
+        for (path, value) in [(base.clone(), ""), (format!("{base}/name"), dom.name.as_str()), (format!("{base}/domid"), &*format!("{}", dom.id))] {
+            match store.write_as(&path, value.as_bytes(), &owned) {
+                Ok(out) => fired.extend(out),
+                Err(_) => println!("{}: xenstore: cannot write {path}", dom.name),
+            }
+        }
+        for dir in ["device", "data", "control"] {
+            if let Ok(out) = store.mkdir_as(&format!("{base}/{dir}"), &owned) {
+                fired.extend(out);
+            }
+        }
+        dirty.extend(server.deliver(fired));
+        dirty
+    };
+    dom.xen.set_store(STORE_PAGE_IPA / PAGE, port);
+    flush(&dirty);
+    Ok(())
+}
+
+/// A destroyed domain leaves the store: its connection, watches and transactions go,
+/// `@releaseDomain` fires, and its /local/domain/N subtree is removed, as a toolstack does.
+pub fn disconnect(dom: u16) {
+    RINGS.lock()[dom as usize] = None;
+    let dirty = {
+        let mut server = SERVER.lock();
+        let Some(server) = server.as_mut() else { return };
+        let mut dirty = server.remove_domain(dom);
+        if let Ok(out) = server.store_mut().rm_tree(&format!("/local/domain/{dom}")) {
+            dirty.extend(server.deliver(out));
+        }
+        dirty
+    };
+    flush(&dirty);
+}
+
+/// Writes the queued watch events of these domains into their rings and notifies them.
+fn flush(domains: &[u16]) {
+    let rings = *RINGS.lock();
+    let mut to_notify = alloc::vec::Vec::new();
+    {
+        let mut server = SERVER.lock();
+        let Some(server) = server.as_mut() else { return };
+        for &id in domains {
+            if let Some((page, port)) = rings.get(id as usize).copied().flatten() {
+                if server.flush(id, &mut HostRing(page)).notify {
+                    to_notify.push((id, port));
+                }
+            }
         }
     }
-    for dir in ["device", "data", "control"] {
-        let _ = store.mkdir_as(&format!("{base}/{dir}"), &owned);
+    for (id, port) in to_notify {
+        events::notify_guest(id, port);
     }
-    RINGS.lock()[dom.id as usize] = Some((page, port));
-    dom.xen.set_store(STORE_PAGE_IPA / PAGE, port);
-    Ok(())
 }
 
 /// `dom` notified its xenstore port: serve its requests, then flush what watches queued for

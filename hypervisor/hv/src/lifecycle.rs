@@ -1,0 +1,95 @@
+//! Destroying and rebuilding a domU (the monitor's `destroy` and `restart`), as Xen's toolstack
+//! does with `xl destroy` and `xl create` of the same configuration.
+//!
+//! Destroy: the domain is marked dying and its vCPUs' physical CPUs are kicked; each vCPU stops
+//! at its next exit and its CPU is turned off (the firmware resets it before it runs anything
+//! again). Once the firmware reports them off, the domain is released: its event channels
+//! closed (peers see them unbound), the grants it mapped unpinned, its xenstore connection and
+//! /local/domain/N removed (@releaseDomain fires), its console quiet.
+//!
+//! Restart: a destroyed domain is rebuilt from its boot configuration (builder::rebuild_domu)
+//! and its vCPU 0 started. Not while another domain still maps one of its pages (a grant or a
+//! foreign mapping): the RAM would change under that mapping; the restart says so and can be
+//! asked again once they are unmapped.
+
+use crate::arch::{percpu, timer};
+use crate::domain::{Domain, DomainState};
+use crate::println;
+
+/// How long the dying vCPUs have to stop, in seconds of the generic timer.
+const STOP_TIMEOUT_SECONDS: u64 = 2;
+
+fn counter_frequency() -> u64 {
+    aarch64_cpu::registers::Readable::get(&aarch64_cpu::registers::CNTFRQ_EL0).max(1)
+}
+
+/// Stops and releases `dom`. Errors say why it could not be done.
+pub fn destroy(dom: &'static Domain) -> Result<(), &'static str> {
+    if dom.id == 0 {
+        return Err("dom0 cannot be destroyed: it is the board's domain");
+    }
+    match dom.state() {
+        DomainState::Destroyed => return Err("already destroyed"),
+        DomainState::Running => dom.set_state(DomainState::Dying),
+        DomainState::Dying => {}
+    }
+    let here = percpu::this_cpu().index;
+    if dom.vcpus.iter().any(|v| v.pcpu == here) {
+        return Err("its vCPU runs on this CPU: destroy it from another one");
+    }
+    for vcpu in &dom.vcpus {
+        crate::irq::kick(dom, vcpu.id);
+    }
+    let deadline = timer::count() + STOP_TIMEOUT_SECONDS * counter_frequency();
+    while !dom.vcpus.iter().all(|v| v.state() == crate::domain::VcpuState::Off && crate::psci::physical_cpu_is_off(v.pcpu)) {
+        if timer::count() > deadline {
+            return Err("its vCPUs did not stop (still dying; try again)");
+        }
+        core::hint::spin_loop();
+    }
+    release(dom);
+    dom.set_state(DomainState::Destroyed);
+    Ok(())
+}
+
+/// Gives back what the stopped domain held in the hypervisor's shared state.
+fn release(dom: &Domain) {
+    let ports = crate::xen::events::remove_domain(dom.id);
+    let foreign = crate::xen::grants::release_domain(dom.id);
+    crate::xen::xenstore::disconnect(dom.id);
+    crate::xen::console_ring::disconnect(dom.id);
+    println!("{} destroyed: {ports} event channel(s) closed; {foreign} of its granted pages still mapped by others", dom.name);
+}
+
+/// Rebuilds `dom` from its boot configuration and starts it (destroying it first if it runs).
+pub fn restart(dom: &'static Domain) -> Result<(), alloc::string::String> {
+    if dom.id == 0 {
+        return Err("dom0 cannot be restarted: it is the board's domain".into());
+    }
+    if dom.state() != DomainState::Destroyed {
+        destroy(dom)?;
+    }
+    let mapped = crate::xen::grants::orphaned_mappings(dom.id) as usize + crate::xen::memory::foreign_maps_of(dom.id);
+    if mapped > 0 {
+        return Err(alloc::format!("{mapped} of its pages are still mapped by other domains: unmap them, then restart again"));
+    }
+    let (vcpu, entry, dtb) = crate::builder::rebuild_domu(dom).map_err(|e| alloc::format!("cannot rebuild it: {e}"))?;
+    vcpu.request_start(entry, dtb).map_err(|state| alloc::format!("its vCPU 0 is {state:?}"))?;
+    dom.set_state(DomainState::Running);
+    if let Err(error) = crate::psci::start_physical_cpu(vcpu.pcpu) {
+        vcpu.abort_start();
+        dom.set_state(DomainState::Destroyed);
+        return Err(alloc::format!("the firmware did not start CPU {}: {error:?}", vcpu.pcpu));
+    }
+    println!("{} restarted from its boot configuration", dom.name);
+    Ok(())
+}
+
+/// Called on the way back to a guest: a vCPU of a dying domain stops here, and its physical
+/// CPU is turned off.
+pub fn stop_if_dying(dom: &Domain) {
+    if dom.is_dying() {
+        crate::domain::current_vcpu().set_off();
+        crate::psci::firmware_cpu_off()
+    }
+}
