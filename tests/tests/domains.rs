@@ -54,7 +54,7 @@ fn the_input_cycles_dom0_domu_monitor() -> Result<()> {
     m.send(CTRL_A_THREE_TIMES)?;
     m.expect(r"^\(XEN\) \*\*\* Serial input to Xen", SHELL_TIMEOUT).context("domU -> monitor: the next in the cycle")?;
     m.send("doms\r")?;
-    m.expect(r"\(XEN\) domU1 \(id 1\): RAM \[0x40000000\.\.", SHELL_TIMEOUT).context("doms lists domU")?;
+    m.expect(r"\(XEN\) domU1 \(id 1\): Running, RAM \[0x40000000\.\.", SHELL_TIMEOUT).context("doms lists domU")?;
     m.expect(r"\(XEN\)   v0 on CPU 1: On", SHELL_TIMEOUT)?;
     m.send(CTRL_A_THREE_TIMES)?;
     m.expect(r"^\(XEN\) \*\*\* Serial input to DOM0", SHELL_TIMEOUT).context("monitor -> dom0")?;
@@ -86,7 +86,7 @@ fn domu_cannot_reach_other_memory() -> Result<()> {
 fn ports_in_use(m: &mut Machine, domain: &str) -> Result<u64> {
     m.switch_input_to("Xen", SHELL_TIMEOUT)?;
     m.send("doms\r")?;
-    let line = m.expect(&format!(r"\(XEN\) {domain} \(id \d\):.*\r?\n(?:\(XEN\)   v\d.*\r?\n)*\(XEN\)   event channels: (\d+) in use"), SHELL_TIMEOUT)?;
+    let line = m.expect(&format!(r"\(XEN\) {domain} \(id \d\):.*\r?\n(?:\(XEN\)   (?:v\d|memory).*\r?\n)*\(XEN\)   event channels: (\d+) in use"), SHELL_TIMEOUT)?;
     Ok(line.get(1).unwrap_or("0").parse()?)
 }
 
@@ -155,7 +155,7 @@ fn grant_counters(m: &mut Machine, domain: &str) -> Result<[u64; 4]> {
     m.switch_input_to("Xen", SHELL_TIMEOUT)?;
     m.send("doms\r")?;
     let line = m.expect(
-        &format!(r"\(XEN\) {domain} \(id \d\):.*\r?\n(?:\(XEN\)   [ve].*\r?\n)*\(XEN\)   grants: table \d+/\d+ frames, (\d+) granted pages in use by others, (\d+) mappings held \(\d+ orphaned\), (\d+) maps, (\d+) unmaps"),
+        &format!(r"\(XEN\) {domain} \(id \d\):.*\r?\n(?:\(XEN\)   (?:v\d|memory|event).*\r?\n)*\(XEN\)   grants: table \d+/\d+ frames, (\d+) granted pages in use by others, (\d+) mappings held \(\d+ orphaned\), (\d+) maps, (\d+) unmaps"),
         SHELL_TIMEOUT,
     )?;
     let field = |i| -> Result<u64> { Ok(line.get(i).context("grant counter")?.parse()?) };
@@ -216,7 +216,7 @@ fn hypervisor_counters(m: &mut Machine) -> Result<(u64, u64, String)> {
     m.send("doms\r")?;
     let heap = m.expect_since(mark, r"\(XEN\) hypervisor heap: (\d+) of \d+ bytes in use", SHELL_TIMEOUT)?;
     let heap = heap.get(1).context("heap")?.parse()?;
-    let dom0 = m.expect_since(mark, r"\(XEN\) dom0 \(id 0\):.*\r?\n(?:\(XEN\)   v\d.*\r?\n)*\(XEN\)   event channels: (\d+) in use", SHELL_TIMEOUT)?;
+    let dom0 = m.expect_since(mark, r"\(XEN\) dom0 \(id 0\):.*\r?\n(?:\(XEN\)   (?:v\d|memory).*\r?\n)*\(XEN\)   event channels: (\d+) in use", SHELL_TIMEOUT)?;
     let ports = dom0.get(1).context("ports")?.parse()?;
     let domu = m.expect_since(mark, r"\(XEN\) domU1 \(id 1\): (\w+),", SHELL_TIMEOUT)?;
     Ok((heap, ports, domu.get(1).context("state")?.to_string()))
@@ -259,5 +259,48 @@ fn domu_is_destroyed_and_restarted_ten_times_without_leaks() -> Result<()> {
     m.wait_for_shell("dom0", SHELL_TIMEOUT)?;
     let domains = m.shell("xenstore ls /local/domain", SHELL_TIMEOUT)?;
     ensure!(domains.split_whitespace().collect::<Vec<_>>() == ["0", "1"], "/local/domain after the restarts: {domains:?}");
+    Ok(())
+}
+
+/// domU's balloon (Xen's xen_memory sysfs): its current size in KiB.
+fn balloon_current_kb(m: &mut Machine) -> Result<u64> {
+    Ok(m.shell("cat /sys/devices/system/xen_memory/xen_memory0/info/current_kb", SHELL_TIMEOUT)?.trim().parse()?)
+}
+
+#[test]
+fn domu_gives_memory_back_and_takes_it_again() -> Result<()> {
+    let mut m = both_domains("domains-balloon")?;
+    to_domu(&mut m)?;
+    let start = balloon_current_kb(&mut m)?;
+    let target = "/sys/devices/system/xen_memory/xen_memory0/target_kb";
+    // 16 MiB out (decrease_reservation), then back in (populate_physmap).
+    m.shell(&format!("echo {} > {target}", start - 16 * 1024), SHELL_TIMEOUT)?;
+    let mut now = start;
+    for _ in 0..50 {
+        now = balloon_current_kb(&mut m)?;
+        if now <= start - 16 * 1024 {
+            break;
+        }
+        m.shell("sleep 0.2", SHELL_TIMEOUT)?;
+    }
+    ensure!(now == start - 16 * 1024, "domU's balloon: {now} KiB, asked {} KiB", start - 16 * 1024);
+    m.switch_input_to("Xen", SHELL_TIMEOUT)?;
+    m.send("doms\r")?;
+    m.expect(r"\(XEN\) domU1 \(id 1\):.*\r?\n\(XEN\)   memory: 16384 KiB of its RAM given back", SHELL_TIMEOUT).context("the hypervisor's count of domU's pages")?;
+    to_domu(&mut m)?;
+    m.shell(&format!("echo {start} > {target}"), SHELL_TIMEOUT)?;
+    for _ in 0..50 {
+        now = balloon_current_kb(&mut m)?;
+        if now == start {
+            break;
+        }
+        m.shell("sleep 0.2", SHELL_TIMEOUT)?;
+    }
+    ensure!(now == start, "domU's balloon back at {now} KiB, {start} asked");
+    // The pages it took back are usable: fill 48 MiB of its RAM file system, read it back.
+    let sum = m.shell("dd if=/dev/zero of=/fill bs=1M count=48 2>/dev/null && wc -c < /fill && rm /fill", SHELL_TIMEOUT)?;
+    ensure!(sum.trim() == "50331648", "domU's memory after the balloon: {sum}");
+    let log = m.shell("dmesg | grep -ci 'warning\\|bug:' || true", SHELL_TIMEOUT)?;
+    ensure!(log.trim() == "0", "kernel warnings in domU: {log}");
     Ok(())
 }

@@ -112,6 +112,10 @@ fn domain_summary(dom: &Domain) {
         dom.ram_pa,
         dom.vcpus.len()
     );
+    let given_back = dom.xen.pages_given_back.load(core::sync::atomic::Ordering::Relaxed);
+    if given_back > 0 {
+        println!("  memory: {} KiB of its RAM given back (ballooned out)", given_back * 4);
+    }
     for v in &dom.vcpus {
         println!("  v{} on CPU {}: {:?}, MPIDR {:#x}", v.id, v.pcpu, v.state(), v.mpidr);
     }

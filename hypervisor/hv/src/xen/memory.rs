@@ -14,6 +14,7 @@ use crate::guest;
 use crate::println;
 use alloc::vec::Vec;
 use page_table::{Access, Attributes, MemType, PAGE_SIZE};
+use core::sync::atomic::Ordering;
 use spin::Mutex;
 
 const XENMEM_INCREASE_RESERVATION: u64 = 0;
@@ -122,7 +123,11 @@ fn give_back(dom: &Domain, gfn: u64) -> bool {
         println!("{}: decrease_reservation of frame {gfn:#x}, not a page it holds", dom.name);
         return false;
     }
-    dom.stage2.lock().unmap(&mut HeapTables, ipa, PAGE_SIZE).is_ok()
+    let done = dom.stage2.lock().unmap(&mut HeapTables, ipa, PAGE_SIZE).is_ok();
+    if done {
+        dom.xen.pages_given_back.fetch_add(1, Ordering::Relaxed);
+    }
+    done
 }
 
 /// populate_physmap of one page: a hole of the domain's RAM gets its own page back, zeroed; a
@@ -139,7 +144,12 @@ fn populate(dom: &Domain, gfn: u64) -> bool {
             // SAFETY: the domain's own RAM page, not mapped in its stage 2 (so no vCPU uses
             // it), identity mapped in the hypervisor's map.
             unsafe { core::ptr::write_bytes(host as *mut u8, 0, PAGE_SIZE as usize) };
-            stage2.map(&mut HeapTables, ipa, host, PAGE_SIZE, Attributes { mem: MemType::Normal, access: Access::RWX }).is_ok()
+            let done = stage2.map(&mut HeapTables, ipa, host, PAGE_SIZE, Attributes { mem: MemType::Normal, access: Access::RWX }).is_ok();
+            if done {
+                // A hole left by a grant or foreign unmap was never counted as given back.
+                let _ = dom.xen.pages_given_back.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+            }
+            done
         }
     }
 }

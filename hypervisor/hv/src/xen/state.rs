@@ -25,6 +25,8 @@ pub struct DomainXen {
     console: Mutex<Option<(u64, u32)>>,
     /// What the user typed for dom0's console_io console (hvc0), not read yet.
     pub console_input: Mutex<alloc::collections::VecDeque<u8>>,
+    /// Pages of its RAM block it gave back (decrease_reservation) and has not taken again.
+    pub pages_given_back: AtomicU64,
     /// The domain's console output last came through its paravirtual console (console_io for
     /// dom0, the console ring for a domU: hvc0) rather than its UART: typed input goes where
     /// the console is.
@@ -42,6 +44,7 @@ impl DomainXen {
             shared_info: AtomicU64::new(NONE),
             vcpu_info: [const { AtomicU64::new(NONE) }; MAX_VCPUS],
             grant_table,
+            pages_given_back: AtomicU64::new(0),
             store: Mutex::new(None),
             console: Mutex::new(None),
             console_input: Mutex::new(alloc::collections::VecDeque::new()),
@@ -61,6 +64,7 @@ impl DomainXen {
         *self.console.lock() = None;
         self.console_input.lock().clear();
         self.pv_console_active.store(false, Ordering::Relaxed);
+        self.pages_given_back.store(0, Ordering::Relaxed);
     }
 
     pub fn set_shared_info(&self, ipa: u64) {

@@ -109,15 +109,8 @@ fn ping(remote: u32, remote_port: u32, count: u64) -> io::Result<()> {
         ticks.push(generic_timer::now().ticks - start);
         evtchn.unmask(fired)?;
     }
-    ticks.sort_unstable();
-    let micros = |t: u64| t as f64 * 1e6 / frequency.max(1) as f64;
-    if !ticks.is_empty() {
-        let p99 = ticks[(ticks.len() * 99).div_ceil(100) - 1];
-        println!(
-            "{count} round trips over port {port}: median {:.1} us, p99 {:.1} us (guest time)",
-            micros(ticks[ticks.len() / 2]),
-            micros(p99)
-        );
+    if let Some((median, p99)) = generic_timer::median_p99_micros(&mut ticks, frequency) {
+        println!("{count} round trips over port {port}: median {median:.1} us, p99 {p99:.1} us (guest time)");
     }
     Ok(())
 }

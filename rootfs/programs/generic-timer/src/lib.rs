@@ -40,3 +40,25 @@ pub fn now() -> Count {
 pub fn now() -> Count {
     Count { ticks: 0, frequency: 1 }
 }
+
+/// Median and 99th percentile of latencies measured in counter ticks, in microseconds;
+/// `None` for no measurement. Sorts `ticks`.
+pub fn median_p99_micros(ticks: &mut [u64], frequency: u64) -> Option<(f64, f64)> {
+    if ticks.is_empty() {
+        return None;
+    }
+    ticks.sort_unstable();
+    let micros = |t: u64| t as f64 * 1e6 / frequency.max(1) as f64;
+    let p99 = ticks[(ticks.len() * 99).div_ceil(100) - 1];
+    Some((micros(ticks[ticks.len() / 2]), micros(p99)))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn median_and_p99() {
+        let mut ticks: Vec<u64> = (1..=100).rev().collect();
+        assert_eq!(super::median_p99_micros(&mut ticks, 1_000_000), Some((51.0, 99.0)));
+        assert_eq!(super::median_p99_micros(&mut [], 1), None);
+    }
+}

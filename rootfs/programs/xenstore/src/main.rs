@@ -11,6 +11,8 @@
 //!     xenstore domid              this domain's id (from the store: `domid`)
 //!     xenstore txn-conflict PATH  show a transaction conflict: two transactions write PATH,
 //!                                 the second to end must get EAGAIN
+//!     xenstore bench-read PATH [N]  read PATH N times (default 1000), print the round trip's
+//!                                 median and p99 (generic timer, guest time)
 //!
 //! Exit status 1 with the store's error (ENOENT, EACCES, ...) on stderr when a request fails.
 
@@ -128,7 +130,7 @@ fn nul(s: &str) -> Vec<u8> {
 }
 
 fn run(args: &[String]) -> Result<(), Error> {
-    let usage = || Error::Store("usage: xenstore read|write|ls|rm|mkdir|watch|perms|domid|txn-conflict PATH [VALUE|N]".into());
+    let usage = || Error::Store("usage: xenstore read|write|ls|rm|mkdir|watch|perms|domid|txn-conflict|bench-read PATH [VALUE|N]".into());
     let command = args.first().ok_or_else(usage)?.as_str();
     let path = args.get(1).map(String::as_str);
     let mut bus = Xenbus::open()?;
@@ -180,6 +182,19 @@ fn run(args: &[String]) -> Result<(), Error> {
                 Ok(_) => println!("second transaction committed"),
                 Err(Error::Store(e)) => println!("second transaction: {e}"),
                 Err(e) => return Err(e),
+            }
+        }
+        ("bench-read", Some(path)) => {
+            let count: usize = args.get(2).map_or(Ok(1000), |n| n.parse()).map_err(|_| usage())?;
+            let frequency = generic_timer::now().frequency;
+            let mut ticks = Vec::with_capacity(count);
+            for _ in 0..count {
+                let start = generic_timer::now().ticks;
+                bus.request(msg::READ, 0, &[&nul(path)])?;
+                ticks.push(generic_timer::now().ticks - start);
+            }
+            if let Some((median, p99)) = generic_timer::median_p99_micros(&mut ticks, frequency) {
+                println!("{count} reads of {path}: median {median:.1} us, p99 {p99:.1} us (guest time)");
             }
         }
         _ => return Err(usage()),
