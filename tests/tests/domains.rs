@@ -146,6 +146,12 @@ fn xenstore_is_shared_with_permissions_watches_and_transactions() -> Result<()> 
     ensure!(status != 0 && denied.contains("EACCES"), "domU wrote outside its subtree: {denied:?}");
     m.shell("xenstore write data/mine ok", SHELL_TIMEOUT)?;
     ensure!(m.shell("xenstore read data/mine", SHELL_TIMEOUT)? == "ok", "domU's own subtree");
+    // The boot configuration's paravirtual device (vled): frontend and backend directories as a
+    // toolstack writes them, each side reading the other's.
+    ensure!(m.shell("xenstore read device/vled/0/backend", SHELL_TIMEOUT)? == "/local/domain/0/backend/vled/1/0", "domU's vled frontend");
+    ensure!(m.shell("xenstore read /local/domain/0/backend/vled/1/0/frontend-id", SHELL_TIMEOUT)? == "1", "domU reads its backend");
+    let (denied, status) = m.shell_status("xenstore write /local/domain/0/backend/vled/1/0/state 4", SHELL_TIMEOUT)?;
+    ensure!(status != 0 && denied.contains("EACCES"), "domU wrote its backend's state: {denied:?}");
     Ok(())
 }
 
@@ -235,6 +241,8 @@ fn domu_is_destroyed_and_restarted_ten_times_without_leaks() -> Result<()> {
     m.wait_for_shell("dom0", SHELL_TIMEOUT)?;
     let domains = m.shell("xenstore ls /local/domain", SHELL_TIMEOUT)?;
     ensure!(domains.split_whitespace().collect::<Vec<_>>() == ["0"], "/local/domain after destroy: {domains:?}");
+    let backends = m.shell("xenstore ls /local/domain/0/backend/vled", SHELL_TIMEOUT)?;
+    ensure!(backends.is_empty(), "domU's vled backend after destroy: {backends:?}");
     let mut steady_heap = None;
     for round in 1..=10 {
         m.switch_input_to("Xen", SHELL_TIMEOUT)?;
@@ -259,6 +267,7 @@ fn domu_is_destroyed_and_restarted_ten_times_without_leaks() -> Result<()> {
     m.wait_for_shell("dom0", SHELL_TIMEOUT)?;
     let domains = m.shell("xenstore ls /local/domain", SHELL_TIMEOUT)?;
     ensure!(domains.split_whitespace().collect::<Vec<_>>() == ["0", "1"], "/local/domain after the restarts: {domains:?}");
+    ensure!(m.shell("xenstore read /local/domain/0/backend/vled/1/0/frontend", SHELL_TIMEOUT)? == "/local/domain/1/device/vled/0", "vled backend after the restarts");
     Ok(())
 }
 

@@ -211,7 +211,7 @@ pub fn boot(dtb_addr: usize) -> Result<Infallible, BootError> {
     }
     crate::console::set_domains(&domain::all().map(|d| d.id).collect::<Vec<_>>());
     for dom in domain::all() {
-        if let Err(error) = crate::xen::xenstore::connect(dom) {
+        if let Err(error) = crate::xen::xenstore::connect(dom, &configs[dom.id as usize].pv_devices) {
             println!("{}: no xenstore: {error}", dom.name);
         }
         if dom.id != 0 {
@@ -535,7 +535,7 @@ pub fn rebuild_domu(dom: &'static Domain) -> Result<(&'static Vcpu, u64, u64), B
     dom.xen.reset();
     crate::xen::events::add_domain(dom.id, dom.vcpus.len());
     crate::xen::grants::add_domain(dom.id);
-    crate::xen::xenstore::connect(dom).map_err(|e| BootError::GuestDt(format!("{}: xenstore: {e}", dom.name)))?;
+    crate::xen::xenstore::connect(dom, &recipe.config.pv_devices).map_err(|e| BootError::GuestDt(format!("{}: xenstore: {e}", dom.name)))?;
     crate::xen::console_ring::connect(dom).map_err(|e| BootError::GuestDt(format!("{}: console: {e}", dom.name)))?;
     let vcpu = &dom.vcpus[0];
     Ok((vcpu, plan.kernel_ipa, plan.dtb_ipa.base))

@@ -13,7 +13,8 @@
 //!   `xen,dom0-bootargs`, and dom0less domUs as `/chosen/<name>` nodes with
 //!   `compatible = "xen,domain"`, `memory` (KiB), `cpus` and module children.
 //!
-//! One extension of ours: a domU node may carry `reptar,pcpus`, a list of u32 physical CPU
+//! Two extensions of ours: a domU node may carry `reptar,pv-devices`, the xenbus device types
+//! dom0 serves it (a string list), and `reptar,pcpus`, a list of u32 physical CPU
 //! indices (positions in [`Platform::cpus`]) to pin its vCPUs to, vCPU *n* on entry *n*; it
 //! must have one entry per vCPU when `cpus` is given. (Xen itself pins with cpupools,
 //! `domain-cpupool`, which this hypervisor does not implement.)
@@ -68,7 +69,15 @@ pub struct DomainConfig {
     /// Physical CPUs to pin the vCPUs to, if given (our `reptar,pcpus` extension): vCPU *n*
     /// runs on `Platform::cpus[cpus[n]]`. Checked to name existing CPUs, one per vCPU.
     pub cpus: Option<Vec<u32>>,
+    /// Paravirtual devices dom0 serves to this domU, by xenbus device type (our
+    /// `reptar,pv-devices` extension: `"vled"`, `"vkbd"`, `"vfb"`...): the hypervisor writes
+    /// their frontend and backend xenstore directories as a toolstack would. Each name is
+    /// 1 to [`MAX_PV_DEVICE_NAME`] lowercase letters or digits, each at most once.
+    pub pv_devices: Vec<String>,
 }
+
+/// Longest xenbus device type name accepted in `reptar,pv-devices`.
+pub const MAX_PV_DEVICE_NAME: usize = 16;
 
 /// A file the boot loader left in RAM.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -386,6 +395,7 @@ pub fn parse(dtb: &[u8]) -> Result<BootInfo, DtError> {
             memory_kib: None,
             vcpus: None,
             cpus: None,
+            pv_devices: Vec::new(),
         })
     } else {
         None
@@ -922,6 +932,29 @@ fn parse_domu(tree: &Tree<'_>, node: NodeId, pcpu_count: usize) -> Result<Domain
             Some(list)
         }
     };
+    let pv_devices = match tree.prop(node, "reptar,pv-devices") {
+        None => Vec::new(),
+        Some(value) => {
+            let valid = |n: &&str| {
+                (1..=MAX_PV_DEVICE_NAME).contains(&n.len())
+                    && n.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            };
+            let names = dtb::string_list(value)
+                .filter(|names| {
+                    names.iter().all(valid)
+                        && names.iter().enumerate().all(|(i, n)| !names[..i].contains(n))
+                })
+                .ok_or_else(|| {
+                    bad_property(
+                        tree,
+                        node,
+                        "reptar,pv-devices",
+                        "distinct xenbus device types (lowercase letters and digits)",
+                    )
+                })?;
+            names.into_iter().map(String::from).collect()
+        }
+    };
     let modules = parse_modules(tree, node, &name, cells)?;
     Ok(DomainConfig {
         bootargs: modules.kernel.as_ref().and_then(|k| k.bootargs.clone()),
@@ -931,6 +964,7 @@ fn parse_domu(tree: &Tree<'_>, node: NodeId, pcpu_count: usize) -> Result<Domain
         memory_kib,
         vcpus,
         cpus,
+        pv_devices,
     })
 }
 

@@ -78,8 +78,9 @@ impl RingPage for HostRing {
 }
 
 /// Gives `dom` its xenstore: the ring page mapped at STORE_PAGE_IPA, a port bound to us, its
-/// connection, and the entries a toolstack writes for a new domain.
-pub fn connect(dom: &Domain) -> Result<(), &'static str> {
+/// connection, and the entries a toolstack writes for a new domain, with a frontend and a
+/// backend directory (dom0 the backend) for each paravirtual device type in `pv_devices`.
+pub fn connect(dom: &Domain, pv_devices: &[alloc::string::String]) -> Result<(), &'static str> {
     let kept = PAGES.lock()[dom.id as usize];
     let page = match kept {
         Some(page) => {
@@ -125,6 +126,12 @@ pub fn connect(dom: &Domain) -> Result<(), &'static str> {
                 fired.extend(out);
             }
         }
+        for kind in pv_devices {
+            match write_device(store, dom.id, kind) {
+                Ok(out) => fired.extend(out),
+                Err(_) => println!("{}: xenstore: cannot write its {kind} device", dom.name),
+            }
+        }
         dirty.extend(server.deliver(fired));
         dirty
     };
@@ -133,17 +140,48 @@ pub fn connect(dom: &Domain) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// Device 0 of type `kind` for domain `dom`, served by dom0: the frontend directory
+/// (/local/domain/N/device/KIND/0, the domain's, dom0 may read) and the backend one
+/// (/local/domain/0/backend/KIND/N/0, dom0's, the domain may read), both in state
+/// Initialising, as Xen's toolstack writes them.
+fn write_device(store: &mut Store, dom: u16, kind: &str) -> Result<alloc::vec::Vec<xenstore::Outgoing>, xenstore::XsError> {
+    const BACKEND_DOM: u16 = 0;
+    const XENBUS_STATE_INITIALISING: &str = "1";
+    let frontend = format!("/local/domain/{dom}/device/{kind}/0");
+    let backend = format!("/local/domain/{BACKEND_DOM}/backend/{kind}/{dom}/0");
+    let frontend_perms = Perms::owned_by(dom).with(BACKEND_DOM, Access::Read);
+    let backend_perms = Perms::owned_by(BACKEND_DOM).with(dom, Access::Read);
+    let mut fired = alloc::vec::Vec::new();
+    // The backend first: a frontend that appears looks for its backend at once.
+    for (key, value) in [("frontend", frontend.as_str()), ("frontend-id", &*format!("{dom}")), ("online", "1"), ("state", XENBUS_STATE_INITIALISING)] {
+        fired.extend(store.write_as(&format!("{backend}/{key}"), value.as_bytes(), &backend_perms)?);
+    }
+    fired.extend(store.set_perms_as(&backend, &backend_perms)?);
+    for (key, value) in [("backend", backend.as_str()), ("backend-id", &*format!("{BACKEND_DOM}")), ("state", XENBUS_STATE_INITIALISING)] {
+        fired.extend(store.write_as(&format!("{frontend}/{key}"), value.as_bytes(), &frontend_perms)?);
+    }
+    fired.extend(store.set_perms_as(&frontend, &frontend_perms)?);
+    Ok(fired)
+}
+
 /// A destroyed domain leaves the store: its connection, watches and transactions go,
-/// `@releaseDomain` fires, and its /local/domain/N subtree is removed, as a toolstack does.
+/// `@releaseDomain` fires, and its /local/domain/N subtree and its backend directories are
+/// removed, as a toolstack does.
 pub fn disconnect(dom: u16) {
     RINGS.lock()[dom as usize] = None;
     let dirty = {
         let mut server = SERVER.lock();
         let Some(server) = server.as_mut() else { return };
         let mut dirty = server.remove_domain(dom);
-        if let Ok(out) = server.store_mut().rm_tree(&format!("/local/domain/{dom}")) {
-            dirty.extend(server.deliver(out));
+        let store = server.store_mut();
+        let mut removed = alloc::vec::Vec::new();
+        // Its backends in dom0's tree go too, as the toolstack removes them.
+        let kinds = store.children("/local/domain/0/backend").map(|k| k.to_vec()).unwrap_or_default();
+        for kind in kinds {
+            removed.extend(store.rm_tree(&format!("/local/domain/0/backend/{kind}/{dom}")).unwrap_or_default());
         }
+        removed.extend(store.rm_tree(&format!("/local/domain/{dom}")).unwrap_or_default());
+        dirty.extend(server.deliver(removed));
         dirty
     };
     flush(&dirty);

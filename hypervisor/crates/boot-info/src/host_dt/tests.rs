@@ -91,6 +91,7 @@ fn parses_qemu_virt() {
             memory_kib: None,
             vcpus: None,
             cpus: None,
+            pv_devices: Vec::new(),
         })
     );
     assert!(info.domus.is_empty());
@@ -861,7 +862,8 @@ fn dom0less_domains() {
         second
             .set_u32("memory", &[65_536])
             .set_u32("cpus", &[1])
-            .set_u32("reptar,pcpus", &[1]);
+            .set_u32("reptar,pcpus", &[1])
+            .set_strs("reptar,pv-devices", &["vled", "vkbd"]);
         second.children.remove(1);
         chosen.add(second);
         let mut disabled = domu("domU3");
@@ -875,6 +877,8 @@ fn dom0less_domains() {
     assert_eq!(one.memory_kib, Some(131_072));
     assert_eq!(one.vcpus, Some(2));
     assert_eq!(one.cpus, None);
+    assert!(one.pv_devices.is_empty());
+    assert_eq!(info.domus[1].pv_devices, ["vled", "vkbd"]);
     assert_eq!(
         one.kernel.as_ref().unwrap().range,
         MemRange::new(0x4a00_0000, 0xff_ffff)
@@ -967,6 +971,30 @@ fn domu_errors() {
             n.set("reptar,pcpus", vec![]);
         })),
         (node.clone(), "reptar,pcpus")
+    );
+    assert_eq!(
+        bad_property_of(with(|n| {
+            n.set_strs("reptar,pv-devices", &["vled", "vled"]);
+        })),
+        (node.clone(), "reptar,pv-devices")
+    );
+    assert_eq!(
+        bad_property_of(with(|n| {
+            n.set_strs("reptar,pv-devices", &["VLED"]);
+        })),
+        (node.clone(), "reptar,pv-devices")
+    );
+    assert_eq!(
+        bad_property_of(with(|n| {
+            n.set_strs("reptar,pv-devices", &["vled/0"]);
+        })),
+        (node.clone(), "reptar,pv-devices")
+    );
+    assert_eq!(
+        bad_property_of(with(|n| {
+            n.set_strs("reptar,pv-devices", &["a-very-long-device-name"]);
+        })),
+        (node.clone(), "reptar,pv-devices")
     );
     assert_eq!(
         bad_property_of(with(|n| {
