@@ -3,6 +3,7 @@
 #                and boot the hypervisor with dom0 on this terminal
 #   make test    host unit tests + system tests in QEMU; prints 'N passed, N failed'
 #   make bench   boot-time and size figures
+#   make fuzz    libFuzzer on every parser of guest input, FUZZ_SECONDS (default 30) each
 # Parts: make setup | kernel | hypervisor | rootfs | modules | host-test | system-test
 
 SHELL := /bin/bash
@@ -24,7 +25,7 @@ KERNEL_DIR = $(shell scripts/kernel/build --dir)
 PROGRAMS_DIR := $(CARGO_TARGETS)/programs/aarch64-unknown-linux-gnu/release
 PROGRAMS := evtchn grant input-events leds xenstore
 
-.PHONY: all run test bench setup kernel hypervisor rootfs modules programs host-test system-test clean
+.PHONY: all run test bench setup kernel hypervisor rootfs modules programs host-test system-test fuzz clean
 all: hypervisor kernel rootfs
 
 setup:
@@ -66,6 +67,23 @@ host-test: setup
 
 system-test: all
 	cd tests && CARGO_TARGET_DIR=$(CARGO_TARGETS)/tests $(CARGO) test -- --test-threads=1
+
+# Coverage-guided fuzzing of the crates that parse guest input, one after the other, with each
+# crate's fuzz/run.sh (its own cargo workspace; builds in fuzz/target, corpus in fuzz/corpus,
+# crashes in fuzz/artifacts, all git-ignored). Stops at the first crash. The xenstore script
+# takes the duration first, the others a target name (empty: their first) then the duration.
+FUZZ_SECONDS ?= 30
+FUZZ_CRATES := xen-evtchn xen-gnttab xen-hypercall xenstore
+
+fuzz: setup
+	@set -e; for crate in $(FUZZ_CRATES); do \
+		script=hypervisor/crates/$$crate/fuzz/run.sh; \
+		echo "fuzz: $$crate, $(FUZZ_SECONDS) s"; \
+		case $$crate in \
+			xenstore) env -u CARGO_TARGET_DIR -u CARGO_BUILD_TARGET_DIR $$script $(FUZZ_SECONDS);; \
+			*) env -u CARGO_TARGET_DIR -u CARGO_BUILD_TARGET_DIR $$script '' $(FUZZ_SECONDS);; \
+		esac; \
+	done; echo "fuzz: $(FUZZ_CRATES): no crash in $(FUZZ_SECONDS) s each"
 
 test: all
 	@scripts/run-tests
