@@ -286,11 +286,14 @@ fn new_vgic(vcpu_mpidrs: &[u64]) -> Result<Vgic, BootError> {
 
 /// A stage 2 mapping the domain's RAM, and nothing else: everything else it reaches is emulated.
 fn new_stage2(plan: &DomainPlan) -> Result<PageTable, BootError> {
-    let mut tables = mmu::HeapTables;
-    let mut stage2 = PageTable::new(stage2_config(), &mut tables)?;
-    let ram = Attributes { mem: MemType::Normal, access: Access::RWX };
-    stage2.map(&mut tables, plan.ram_ipa.base, plan.ram_pa.base, plan.ram_ipa.size, ram)?;
+    let mut stage2 = PageTable::new(stage2_config(), &mut mmu::HeapTables)?;
+    map_ram(&mut stage2, plan)?;
     Ok(stage2)
+}
+
+fn map_ram(stage2: &mut PageTable, plan: &DomainPlan) -> Result<(), BootError> {
+    let ram = Attributes { mem: MemType::Normal, access: Access::RWX };
+    Ok(stage2.map(&mut mmu::HeapTables, plan.ram_ipa.base, plan.ram_pa.base, plan.ram_ipa.size, ram)?)
 }
 
 const VMID_SHIFT: u64 = 48;
@@ -398,14 +401,7 @@ fn build_guest(platform: &host_dt::Platform, config: &DomainConfig, plan: &Domai
             properties: &[],
             stdout: false,
         },
-        DeviceNode {
-            name: "uart",
-            compatible: &["arm,sbsa-uart"],
-            reg: uart_window,
-            interrupts: &uart_interrupt,
-            properties: &[("current-speed", PropValue::U32(CONSOLE_BAUD))],
-            stdout: true,
-        },
+        uart_node(uart_window, &uart_interrupt),
     ];
     for slot in &dom0_virtio {
         devices.push(DeviceNode {
@@ -491,19 +487,23 @@ fn build_domu(platform: &host_dt::Platform, id: u16, config: &DomainConfig, plan
     Ok(domu)
 }
 
+/// A domain's console UART (an emulated SBSA UART), the kernel's `stdout-path`.
+fn uart_node(reg: MemRange, interrupts: &[u32; 3]) -> DeviceNode<'_> {
+    DeviceNode {
+        name: "uart",
+        compatible: &["arm,sbsa-uart"],
+        reg,
+        interrupts,
+        properties: &[("current-speed", PropValue::U32(CONSOLE_BAUD))],
+        stdout: true,
+    }
+}
+
 /// Puts a domU's kernel, initramfs and device tree into its RAM.
 fn write_domu_image(domu_platform: &host_dt::Platform, config: &DomainConfig, plan: &DomainPlan, vcpu_mpidrs: &[u64]) -> Result<(), BootError> {
     load_modules(config, plan, &domu_platform.ram)?;
-    let uart_window = MemRange::new(DOMU_UART_BASE, hv_console::vuart::REGION_SIZE);
     let uart_interrupt = [GIC_SPI, DOMU_UART_SPI, IRQ_TYPE_LEVEL_HIGH];
-    let devices = [DeviceNode {
-        name: "uart",
-        compatible: &["arm,sbsa-uart"],
-        reg: uart_window,
-        interrupts: &uart_interrupt,
-        properties: &[("current-speed", PropValue::U32(CONSOLE_BAUD))],
-        stdout: true,
-    }];
+    let devices = [uart_node(MemRange::new(DOMU_UART_BASE, hv_console::vuart::REGION_SIZE), &uart_interrupt)];
     write_device_tree(domu_platform, config, plan, vcpu_mpidrs, &devices)
 }
 
@@ -520,12 +520,10 @@ pub fn rebuild_domu(dom: &'static Domain) -> Result<(&'static Vcpu, u64, u64), B
     // identity mapped in the hypervisor's map.
     unsafe { core::ptr::write_bytes(plan.ram_pa.base as *mut u8, 0, plan.ram_pa.size as usize) };
     {
-        let mut tables = mmu::HeapTables;
         let mut stage2 = dom.stage2.lock();
         let everything = stage2.config().input_size();
-        stage2.unmap(&mut tables, 0, everything)?;
-        let ram = Attributes { mem: MemType::Normal, access: Access::RWX };
-        stage2.map(&mut tables, plan.ram_ipa.base, plan.ram_pa.base, plan.ram_ipa.size, ram)?;
+        stage2.unmap(&mut mmu::HeapTables, 0, everything)?;
+        map_ram(&mut stage2, plan)?;
     }
     write_domu_image(&recipe.platform, &recipe.config, plan, &recipe.vcpu_mpidrs)?;
     *dom.vgic.lock() = new_vgic(&recipe.vcpu_mpidrs)?;

@@ -15,6 +15,8 @@ use spin::Mutex;
 pub const CONSOLE_PAGE_IPA: u64 = 0x3900_0000;
 const PAGE: u64 = 4096;
 
+/// Each domU's ring page.
+static PAGES: super::MagicPages = super::MagicPages::at(CONSOLE_PAGE_IPA);
 /// Each domain's ring page (host address) and event channel, by domain id.
 static RINGS: Mutex<[Option<(u64, u32)>; domain::MAX_DOMAINS]> = Mutex::new([None; domain::MAX_DOMAINS]);
 
@@ -44,34 +46,10 @@ impl ConsoleRingPage for HostRing {
     }
 }
 
-/// Gives domU `dom` its console ring: the page mapped at CONSOLE_PAGE_IPA (reused, zeroed,
-/// when the domain is rebuilt) and a port bound to the hypervisor's console service.
+/// Gives domU `dom` its console ring: its page mapped at CONSOLE_PAGE_IPA and a port bound to
+/// the hypervisor's console service.
 pub fn connect(dom: &Domain) -> Result<(), &'static str> {
-    let existing = RINGS.lock()[dom.id as usize].map(|(page, _)| page);
-    let page = match existing {
-        Some(page) => {
-            // SAFETY: the domain's ring page, the hypervisor's; the domain is being rebuilt
-            // and runs no vCPU.
-            unsafe { core::ptr::write_bytes(page as *mut u8, 0, PAGE as usize) };
-            page
-        }
-        None => {
-            let layout = core::alloc::Layout::from_size_align(PAGE as usize, PAGE as usize).map_err(|_| "layout")?;
-            // SAFETY: the layout has a non-zero size. The page is kept for the domain's id.
-            let page = unsafe { alloc::alloc::alloc_zeroed(layout) } as u64;
-            if page == 0 {
-                return Err("out of memory for the console page");
-            }
-            page
-        }
-    };
-    {
-        let rw = page_table::Attributes { mem: page_table::MemType::Normal, access: page_table::Access::RW };
-        let mut stage2 = dom.stage2.lock();
-        let tables = &mut crate::arch::mmu::HeapTables;
-        stage2.unmap(tables, CONSOLE_PAGE_IPA, PAGE).map_err(|_| "cannot map the console page")?;
-        stage2.map(tables, CONSOLE_PAGE_IPA, page, PAGE, rw).map_err(|_| "cannot map the console page")?;
-    }
+    let page = PAGES.map_for(dom)?;
     RINGS.lock()[dom.id as usize] = Some((page, 0));
     let port = events::bind_hypervisor(dom.id, super::services::CONSOLE).ok_or("no event channel for the console")?;
     RINGS.lock()[dom.id as usize] = Some((page, port));

@@ -24,6 +24,51 @@ pub const GRANT_TABLE_SIZE: u64 = 0x100_0000;
 /// The event-channel upcall: PPI 15 = INTID 31 (Xen's GUEST_EVTCHN_PPI).
 pub const EVENT_PPI: u32 = 31;
 
+/// Hypervisor pages each domain maps at one IPA of its magic region (its xenstore ring, its
+/// console ring), one per domain id, kept when the domain goes so that a rebuilt domain gets
+/// its page back, zeroed.
+pub struct MagicPages {
+    ipa: u64,
+    pages: spin::Mutex<[Option<u64>; domain::MAX_DOMAINS]>,
+}
+
+impl MagicPages {
+    pub const fn at(ipa: u64) -> Self {
+        MagicPages { ipa, pages: spin::Mutex::new([None; domain::MAX_DOMAINS]) }
+    }
+
+    /// `dom`'s page, zeroed, mapped read-write at the IPA (replacing what was there).
+    pub fn map_for(&self, dom: &domain::Domain) -> Result<u64, &'static str> {
+        const PAGE: u64 = page_table::PAGE_SIZE;
+        let mut pages = self.pages.lock();
+        let slot = pages.get_mut(dom.id as usize).ok_or("no such domain slot")?;
+        let page = match *slot {
+            Some(page) => {
+                // SAFETY: the hypervisor's page, kept for this domain id; the domain is being
+                // (re)built and runs no vCPU, so nothing else uses it.
+                unsafe { core::ptr::write_bytes(page as *mut u8, 0, PAGE as usize) };
+                page
+            }
+            None => {
+                let layout = core::alloc::Layout::from_size_align(PAGE as usize, PAGE as usize).map_err(|_| "layout")?;
+                // SAFETY: the layout has a non-zero size. The page is never freed.
+                let page = unsafe { alloc::alloc::alloc_zeroed(layout) } as u64;
+                if page == 0 {
+                    return Err("out of memory for a ring page");
+                }
+                *slot = Some(page);
+                page
+            }
+        };
+        let rw = page_table::Attributes { mem: page_table::MemType::Normal, access: page_table::Access::RW };
+        let mut stage2 = dom.stage2.lock();
+        let tables = &mut crate::arch::mmu::HeapTables;
+        stage2.unmap(tables, self.ipa, PAGE).map_err(|_| "cannot map a ring page")?;
+        stage2.map(tables, self.ipa, page, PAGE, rw).map_err(|_| "cannot map a ring page")?;
+        Ok(page)
+    }
+}
+
 /// The `/hypervisor` node of a domain's device tree.
 pub fn dt_node() -> boot_info::guest_dt::XenNode {
     const GIC_PPI: u32 = 1;

@@ -28,8 +28,8 @@ const ERROR: usize = 2072;
 static SERVER: Mutex<Option<Server>> = Mutex::new(None);
 /// Each connected domain's ring page (host address) and event channel, by domain id.
 static RINGS: Mutex<[Option<(u64, u32)>; domain::MAX_DOMAINS]> = Mutex::new([None; domain::MAX_DOMAINS]);
-/// Each domain's ring page, kept for its id when the domain goes (a rebuilt domain reuses it).
-static PAGES: Mutex<[Option<u64>; domain::MAX_DOMAINS]> = Mutex::new([None; domain::MAX_DOMAINS]);
+/// Each domain's ring page.
+static PAGES: super::MagicPages = super::MagicPages::at(STORE_PAGE_IPA);
 
 /// A domain's ring page, in hypervisor memory the domain maps.
 struct HostRing(u64);
@@ -81,30 +81,7 @@ impl RingPage for HostRing {
 /// connection, and the entries a toolstack writes for a new domain, with a frontend and a
 /// backend directory (dom0 the backend) for each paravirtual device type in `pv_devices`.
 pub fn connect(dom: &Domain, pv_devices: &[alloc::string::String]) -> Result<(), &'static str> {
-    let kept = PAGES.lock()[dom.id as usize];
-    let page = match kept {
-        Some(page) => {
-            // SAFETY: the hypervisor's page, no longer connected (the domain was destroyed and
-            // runs no vCPU).
-            unsafe { core::ptr::write_bytes(page as *mut u8, 0, PAGE as usize) };
-            page
-        }
-        None => {
-            let layout = core::alloc::Layout::from_size_align(PAGE as usize, PAGE as usize).map_err(|_| "layout")?;
-            // SAFETY: the layout has a non-zero size. The page is kept for the domain's id.
-            let page = unsafe { alloc::alloc::alloc_zeroed(layout) } as u64;
-            if page == 0 {
-                return Err("out of memory for the xenstore page");
-            }
-            PAGES.lock()[dom.id as usize] = Some(page);
-            page
-        }
-    };
-    {
-        let mut stage2 = dom.stage2.lock();
-        let rw = page_table::Attributes { mem: page_table::MemType::Normal, access: page_table::Access::RW };
-        stage2.map(&mut crate::arch::mmu::HeapTables, STORE_PAGE_IPA, page, PAGE, rw).map_err(|_| "cannot map the xenstore page")?;
-    }
+    let page = PAGES.map_for(dom)?;
     let port = events::bind_hypervisor(dom.id, super::services::XENSTORE).ok_or("no event channel for xenstore")?;
     RINGS.lock()[dom.id as usize] = Some((page, port));
     let dirty = {
