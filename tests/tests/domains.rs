@@ -313,3 +313,21 @@ fn domu_gives_memory_back_and_takes_it_again() -> Result<()> {
     ensure!(log.trim() == "0", "kernel warnings in domU: {log}");
     Ok(())
 }
+
+#[test]
+fn dom0_maps_a_page_of_domu_as_a_toolstack_does() -> Result<()> {
+    let mut m = both_domains("domains-foreign")?;
+    // domU's first page holds its kernel's Image header: the arm64 magic "ARM\x64" at 0x38.
+    for _ in 0..3 {
+        let peek = m.shell("grant peek --remote 1 --gfn 0x40000 --offset 56 --length 4", SHELL_TIMEOUT)?;
+        ensure!(peek.ends_with("41 52 4d 64"), "dom0's view of domU's first page: {peek}");
+    }
+    // A frame that is not domU's RAM is refused, and said so.
+    let (outside, status) = m.shell_status("grant peek --remote 1 --gfn 0x50000", SHELL_TIMEOUT)?;
+    ensure!(status != 0 && outside.contains("Invalid argument"), "dom0 mapped a frame outside domU's RAM: {outside}");
+    // domU has no such power (Linux's privcmd refuses, and so would the hypervisor).
+    to_domu(&mut m)?;
+    let (refused, status) = m.shell_status("grant peek --remote 0 --gfn 0xa0000", SHELL_TIMEOUT)?;
+    ensure!(status != 0, "domU mapped dom0's memory: {refused}");
+    Ok(())
+}

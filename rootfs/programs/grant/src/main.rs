@@ -9,8 +9,12 @@
 //!     grant map --remote DOMID --grefs R0[,R1...] [--expect BYTE] [--reply BYTE] [--readonly] [--repeat N]
 //!         map DOMID's grants, check that every byte of page i is expect + i, write reply + i
 //!         to every byte of page i, unmap; N times (the reply only in the last round)
+//!     grant peek --remote DOMID --gfn GFN [--offset N] [--length N]
+//!         (dom0) map page GFN of DOMID's memory through /dev/xen/privcmd (a foreign mapping,
+//!         as a toolstack maps a guest's memory: XENMEM_add_to_physmap_range,
+//!         XENMAPSPACE_gmfn_foreign) and print LENGTH bytes (default 16) from OFFSET in hex
 //!
-//! Numbers are decimal, bytes 0-255, and page values wrap (255 + 1 is 0).
+//! Numbers are decimal (GFN also 0x hex), bytes 0-255, and page values wrap (255 + 1 is 0).
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -29,6 +33,9 @@ const IOCTL_GNTDEV_UNMAP_GRANT_REF: u64 = ioc(1, 16); // 0x104701
 const IOCTL_GNTALLOC_ALLOC_GREF: u64 = ioc(5, 24); // 0x184705
 const IOCTL_GNTALLOC_DEALLOC_GREF: u64 = ioc(6, 16); // 0x104706
 const GNTALLOC_FLAG_WRITABLE: u16 = 1;
+/// _IOC(_IOC_NONE, 'P', 4, sizeof(struct privcmd_mmapbatch_v2)): { u32 num @0; u16 dom @4;
+/// u64 addr @8; xen_pfn_t *arr @16; int *err @24 }, sizeof 32 on aarch64.
+const IOCTL_PRIVCMD_MMAPBATCH_V2: u64 = (32 << 16) | ((b'P' as u64) << 8) | 4;
 
 /// A grant device. Ioctl arguments are built byte by byte at the offsets of the C structures,
 /// so padding and the variable-length tails are explicit.
@@ -253,13 +260,52 @@ struct Map {
 }
 
 #[derive(Debug, PartialEq)]
+struct Peek {
+    remote: u16,
+    gfn: u64,
+    offset: usize,
+    length: usize,
+}
+
+#[derive(Debug, PartialEq)]
 enum Command {
     Offer(Offer),
     Map(Map),
+    Peek(Peek),
+}
+
+/// Maps one page of `remote`'s memory through privcmd and prints bytes of it.
+fn peek(&Peek { remote, gfn, offset, length }: &Peek) -> Result<(), String> {
+    let page_size = page_size();
+    if offset.checked_add(length).is_none_or(|end| end > page_size) {
+        return Err(format!("--offset {offset} --length {length} go beyond the page ({page_size} bytes)"));
+    }
+    let privcmd = Device::open("/dev/xen/privcmd")?;
+    // privcmd wants its own mapping first, then fills it with the foreign pages.
+    let mapping = Mapping::new(&privcmd, 0, page_size, false).map_err(|e| format!("cannot mmap /dev/xen/privcmd: {e}"))?;
+    let frames = [gfn];
+    let mut errors = [0i32; 1];
+    let mut arg = [0u8; 32];
+    arg[0..4].copy_from_slice(&1u32.to_ne_bytes());
+    arg[4..6].copy_from_slice(&remote.to_ne_bytes());
+    arg[8..16].copy_from_slice(&(mapping.base as u64).to_ne_bytes());
+    arg[16..24].copy_from_slice(&(frames.as_ptr() as u64).to_ne_bytes());
+    arg[24..32].copy_from_slice(&(errors.as_mut_ptr() as u64).to_ne_bytes());
+    privcmd
+        .ioctl(IOCTL_PRIVCMD_MMAPBATCH_V2, &mut arg)
+        .map_err(|e| format!("cannot map frame {gfn:#x} of domain {remote}: {e} (frame error {})", errors[0]))?;
+    // MMAPBATCH_V2 succeeds as a whole and reports each frame's own error.
+    if errors[0] != 0 {
+        return Err(format!("cannot map frame {gfn:#x} of domain {remote}: {}", io::Error::from_raw_os_error(-errors[0])));
+    }
+    let bytes: Vec<String> = (offset..offset + length).map(|i| format!("{:02x}", mapping.get(i))).collect();
+    println!("domain {remote} frame {gfn:#x} +{offset:#x}: {}", bytes.join(" "));
+    Ok(())
 }
 
 const USAGE: &str = "usage: grant offer --remote DOMID [--pages N] [--pattern BYTE] [--expect-reply BYTE] [--timeout-ms MS]
-       grant map --remote DOMID --grefs R0[,R1...] [--expect BYTE] [--reply BYTE] [--readonly] [--repeat N]";
+       grant map --remote DOMID --grefs R0[,R1...] [--expect BYTE] [--reply BYTE] [--readonly] [--repeat N]
+       grant peek --remote DOMID --gfn GFN [--offset N] [--length N]";
 
 /// The flags after the subcommand: each of `valued` takes the next argument, each of
 /// `switches` none; anything else, a repeated flag or a missing value is an error.
@@ -296,6 +342,7 @@ fn parse(args: &[String]) -> Result<Command, String> {
     let flags = match command.as_str() {
         "offer" => flags(rest, &["--remote", "--pages", "--pattern", "--expect-reply", "--timeout-ms"], &[])?,
         "map" => flags(rest, &["--remote", "--grefs", "--expect", "--reply", "--repeat"], &["--readonly"])?,
+        "peek" => flags(rest, &["--remote", "--gfn", "--offset", "--length"], &[])?,
         _ => return Err(USAGE.into()),
     };
     let remote = value(&flags, "--remote", "a domain id 0-65535")?.ok_or("--remote DOMID is needed")?;
@@ -305,6 +352,19 @@ fn parse(args: &[String]) -> Result<Command, String> {
             n => Ok(n.unwrap_or(1)),
         }
     };
+    if command == "peek" {
+        let gfn: String = value(&flags, "--gfn", "")?.ok_or("--gfn GFN is needed")?;
+        let parsed = match gfn.strip_prefix("0x") {
+            Some(hex) => u64::from_str_radix(hex, 16),
+            None => gfn.parse(),
+        };
+        return Ok(Command::Peek(Peek {
+            remote,
+            gfn: parsed.map_err(|_| format!("--gfn takes a frame number, not '{gfn}'"))?,
+            offset: value(&flags, "--offset", "a byte offset")?.unwrap_or(0),
+            length: value(&flags, "--length", "a number of bytes")?.unwrap_or(16),
+        }));
+    }
     if command == "offer" {
         return Ok(Command::Offer(Offer {
             remote,
@@ -330,6 +390,7 @@ fn main() -> ExitCode {
     let result = parse(&args).and_then(|command| match command {
         Command::Offer(command) => offer(&command),
         Command::Map(command) => map(&command),
+        Command::Peek(command) => peek(&command),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -346,6 +407,17 @@ mod tests {
 
     fn parse_str(line: &str) -> Result<Command, String> {
         parse(&line.split_whitespace().map(String::from).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn peek_arguments() {
+        assert_eq!(
+            parse_str("peek --remote 1 --gfn 0x40000 --offset 56 --length 4"),
+            Ok(Command::Peek(Peek { remote: 1, gfn: 0x40000, offset: 56, length: 4 }))
+        );
+        assert_eq!(parse_str("peek --remote 1 --gfn 12"), Ok(Command::Peek(Peek { remote: 1, gfn: 12, offset: 0, length: 16 })));
+        assert!(parse_str("peek --remote 1").is_err());
+        assert!(parse_str("peek --remote 1 --gfn 0xzz").is_err());
     }
 
     #[test]
