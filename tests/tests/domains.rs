@@ -39,6 +39,9 @@ fn both_domains_boot_as_xen_guests() -> Result<()> {
     ensure!(online == "0", "dom0 keeps CPU 0 only when a domU has CPU 1: {online:?}");
     to_domu(&mut m)?;
     xen_guest_checks(&mut m, "domU")?;
+    // xenbus is connected: domU's bus lists the device its xenstore directory describes.
+    let devices = m.shell("ls /sys/bus/xen/devices", SHELL_TIMEOUT)?;
+    ensure!(devices.split_whitespace().any(|d| d == "vled-0"), "domU's xenbus devices: {devices:?}");
     let host = m.shell("hostname", SHELL_TIMEOUT)?;
     ensure!(host == "domU", "hostname {host:?}");
     // domU's RAM starts where Xen puts a guest's: 0x40000000 (GUEST_RAM0_BASE).
