@@ -72,32 +72,19 @@ pub fn write_va(va: u64, buf: &[u8]) -> Result<(), Fault> {
     Ok(())
 }
 
-/// A hypercall argument structure read from guest memory, decoded field by field.
-pub struct Args<const N: usize>(pub [u8; N]);
+/// The memory of the vCPU running on this CPU, as the hypercall decoder (xen-hypercall) reads
+/// it: guest virtual addresses, translated as [`read_va`] does.
+pub struct CurrentVcpu;
 
-impl<const N: usize> Args<N> {
-    pub fn read(va: u64) -> Result<Self, Fault> {
-        let mut bytes = [0u8; N];
-        read_va(va, &mut bytes)?;
-        Ok(Args(bytes))
+impl xen_hypercall::GuestMemory for CurrentVcpu {
+    fn read(&self, va: u64, buf: &mut [u8]) -> Result<(), xen_hypercall::Fault> {
+        read_va(va, buf).map_err(|f| xen_hypercall::Fault { va: f.va })
     }
-    pub fn u16(&self, offset: usize) -> u16 {
-        u16::from_le_bytes([self.0[offset], self.0[offset + 1]])
-    }
-    pub fn u32(&self, offset: usize) -> u32 {
-        u32::from_le_bytes(self.0[offset..offset + 4].try_into().expect("4 bytes"))
-    }
-    pub fn u64(&self, offset: usize) -> u64 {
-        u64::from_le_bytes(self.0[offset..offset + 8].try_into().expect("8 bytes"))
-    }
-    pub fn set_u32(&mut self, offset: usize, value: u32) {
-        self.0[offset..offset + 4].copy_from_slice(&value.to_le_bytes());
-    }
-    pub fn set_u64(&mut self, offset: usize, value: u64) {
-        self.0[offset..offset + 8].copy_from_slice(&value.to_le_bytes());
-    }
-    pub fn write(&self, va: u64) -> Result<(), Fault> {
-        write_va(va, &self.0)
+}
+
+impl From<Fault> for xen_hypercall::Errno {
+    fn from(_: Fault) -> Self {
+        xen_hypercall::Errno::EFAULT
     }
 }
 

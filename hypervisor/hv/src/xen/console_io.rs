@@ -2,49 +2,51 @@
 //! with its `[DOM-0] ` prefix; what the user types is queued, announced with VIRQ_CONSOLE and
 //! read with CONSOLEIO_read.
 
-use super::{errno, HypercallResult};
+use super::HypercallResult;
 use crate::domain;
-use crate::guest;
+use crate::guest::{self, CurrentVcpu};
+use xen_hypercall::{ConsoleIo, Errno};
 
-const CONSOLEIO_WRITE: u64 = 0;
-const CONSOLEIO_READ: u64 = 1;
 /// Bytes copied at a time.
 const CHUNK: usize = 128;
 
-pub fn console_io(cmd: u64, count: u64, buffer: u64) -> HypercallResult {
+/// CONSOLEIO_write (at most xen_hypercall::CONSOLE_IO_MAX bytes a call, -E2BIG beyond; 0 on
+/// success, as Xen) and CONSOLEIO_read (the typed bytes waiting, up to the buffer's size; they
+/// leave the queue only once copied to the guest). dom0 only, as Xen without a debug build.
+pub fn console_io(op: ConsoleIo, mem: &CurrentVcpu) -> HypercallResult {
     let dom = domain::current();
     if dom.id != 0 {
-        return Err(errno::EPERM);
+        return Err(Errno::EPERM);
     }
-    match cmd {
-        CONSOLEIO_WRITE => {
+    match op {
+        ConsoleIo::Write(buffer) => {
             dom.xen.pv_console_active.store(true, core::sync::atomic::Ordering::Relaxed);
-            let count = count.min(u64::from(u32::MAX));
-            let mut done = 0u64;
+            let mut done = 0u32;
             let mut chunk = [0u8; CHUNK];
-            while done < count {
-                let n = ((count - done) as usize).min(CHUNK);
-                guest::read_va(buffer.checked_add(done).ok_or(errno::EFAULT)?, &mut chunk[..n])?;
+            while done < buffer.len() {
+                let n = buffer.read(mem, done, &mut chunk)?;
                 crate::console::guest_output(dom.id, &chunk[..n]);
-                done += n as u64;
+                done += n as u32;
             }
-            Ok(count as i64)
+            Ok(0)
         }
-        CONSOLEIO_READ => {
-            let mut chunk = [0u8; CHUNK];
+        ConsoleIo::Read(buffer) => {
+            let mut bytes = [0u8; super::state::CONSOLE_INPUT_CAPACITY];
             let n = {
                 let mut input = dom.xen.console_input.lock();
-                let n = input.len().min(CHUNK).min(count.min(CHUNK as u64) as usize);
-                for byte in chunk.iter_mut().take(n) {
-                    *byte = input.pop_front().unwrap_or(0);
+                let n = input.len().min(bytes.len()).min(buffer.len() as usize);
+                for (byte, queued) in bytes.iter_mut().zip(input.iter()).take(n) {
+                    *byte = *queued;
                 }
+                // Still under the lock, so that no other reader takes the same bytes.
+                guest::write_va(buffer.base().0, &bytes[..n])?;
+                input.drain(..n);
                 n
             };
-            guest::write_va(buffer, &chunk[..n])?;
             crate::console::resume_input();
             Ok(n as i64)
         }
-        _ => Err(errno::ENOSYS),
+        ConsoleIo::Unknown { .. } => Err(Errno::ENOSYS),
     }
 }
 

@@ -3,18 +3,19 @@
 
 use super::{HypercallResult, EVENT_PPI};
 use crate::domain;
-use crate::guest;
+use crate::guest::{self, CurrentVcpu};
 use crate::println;
 use core::sync::atomic::AtomicU64;
 use spin::Mutex;
-use xen_evtchn::{wire, DomainConfig, EventChannels, EventMemory, SharedBitmaps, Upcall, VcpuInfoBits};
+use xen_evtchn::{DomainConfig, EventChannels, EventMemory, SharedBitmaps, Upcall, VcpuInfoBits};
+use xen_hypercall::{Errno, EventChannelOp, Poll};
 
 static EVENTS: Mutex<Option<EventChannels>> = Mutex::new(None);
 
 /// Words of a page seen as 64-bit atomics.
 const PAGE_WORDS: usize = 4096 / 8;
 /// sizeof(struct vcpu_info) on arm64, in 64-bit words.
-const VCPU_INFO_WORDS: usize = 48 / 8;
+const VCPU_INFO_WORDS: usize = xen_hypercall::layout::VCPU_INFO_SIZE / 8;
 
 /// Adds a domain's event channels (dom0 is the privileged one).
 pub fn add_domain(id: u16, nr_vcpus: usize) {
@@ -74,36 +75,52 @@ fn inject(upcall: Upcall) {
     }
 }
 
-/// EVTCHNOP_*: the argument structure in, the crate's answer out.
-pub fn event_channel_op(cmd: u64, arg: u64) -> HypercallResult {
-    let cmd = u32::try_from(cmd).map_err(|_| super::errno::ENOSYS)?;
-    let Some(size) = wire::arg_size(cmd) else { return Err(super::errno::ENOSYS) };
-    let mut bytes = [0u8; 64];
-    let bytes = &mut bytes[..size];
-    guest::read_va(arg, bytes)?;
+/// EVTCHNOP_*: the argument structure in (read as xen-hypercall's one-element array), the
+/// crate's answer out.
+pub fn event_channel_op(op: EventChannelOp, mem: &CurrentVcpu) -> HypercallResult {
+    let mut buf = [0u8; xen_hypercall::MAX_ELEMENT_SIZE];
+    let bytes = op.read_arg(mem, &mut buf)?;
     let caller = domain::current().id;
     let outcome = {
         let mut events = EVENTS.lock();
-        let Some(events) = events.as_mut() else { return Err(super::errno::ENOSYS) };
-        let outcome = events.hypercall(caller, cmd, bytes, &GuestEventMemory);
+        let Some(events) = events.as_mut() else { return Err(Errno::ENOSYS) };
+        let outcome = events.hypercall(caller, op.cmd, bytes, &GuestEventMemory);
         if let Some(upcall) = outcome.upcall {
             inject(upcall);
         }
         outcome
     };
     if outcome.ret < 0 {
-        return Err(-outcome.ret);
+        return Err(Errno::from_ret(outcome.ret).unwrap_or(Errno::EINVAL));
     }
-    if cmd == xen_evtchn::EVTCHNOP_BIND_VIRQ {
+    if op.cmd == xen_evtchn::EVTCHNOP_BIND_VIRQ {
         // dom0's console may just have moved to console_io (hvc0 binds VIRQ_CONSOLE): typed
         // input held back for its UART now has somewhere to go.
         crate::console::resume_input();
     }
-    guest::write_va(arg, bytes)?;
+    guest::write_va(op.arg.0, bytes)?;
     if let Some(event) = outcome.hypervisor {
         super::services::notify(event.dom, event.port, event.consumer);
     }
     Ok(outcome.ret)
+}
+
+/// SCHEDOP_poll, as Xen's do_poll() checks it: each port read (-EFAULT) and one of the
+/// caller's (-EINVAL); 0 at once when one is pending. When none is, 0 at once as well rather
+/// than a wait: each vCPU here owns its physical CPU, and a poll may return early on Xen too
+/// (any event wakes the vCPU; a timeout may have passed), so callers check their ports again.
+pub fn poll(dom: u16, poll: &Poll, mem: &CurrentVcpu) -> HypercallResult {
+    for i in 0..poll.ports.len() {
+        let port = poll.port(mem, i)?;
+        let events = EVENTS.lock();
+        let events = events.as_ref().ok_or(Errno::EINVAL)?;
+        events.status(dom, dom, port).map_err(|_| Errno::EINVAL)?;
+        let pending = GuestEventMemory.shared_bitmaps(dom).is_some_and(|b| b.is_pending(port));
+        if pending {
+            return Ok(0);
+        }
+    }
+    Ok(0)
 }
 
 /// A vCPU registered its vcpu_info: events pending before are announced there (Xen's

@@ -7,21 +7,22 @@
 //! map grants). Xen would replace whatever is there; refusing keeps every page the hypervisor
 //! itself uses (shared info, vcpu_info) the domain's own.
 
-use super::{errno, HypercallResult, GRANT_TABLE_BASE, GRANT_TABLE_SIZE};
+use super::{HypercallResult, GRANT_TABLE_BASE, GRANT_TABLE_SIZE};
 use crate::arch::mmu::HeapTables;
 use crate::domain::{self, Domain};
-use crate::guest;
+use crate::guest::{self, CurrentVcpu};
 use crate::println;
 use core::sync::atomic::AtomicU32;
 use page_table::{Access, Attributes, MemType, PAGE_SIZE};
 use spin::Mutex;
 use xen_gnttab::{wire, CopyPlan, DomId, GntSt, GrantEntry, GrantRef, GrantTableMemory, GrantTables, MapTarget, MappingInfo};
+use xen_hypercall::{Errno, GrantTableOp};
 
 /// Frames in each domain's table (GNTTABOP_query_size's max_nr_frames: Linux's default).
 pub const MAX_GRANT_FRAMES: usize = xen_gnttab::DEFAULT_MAX_FRAMES as usize;
 /// Elements of a batch (map, unmap, copy) handled in one hypercall: a 800x480x32 framebuffer
 /// is 375 pages; Linux's gntdev maps a whole mapping in one call.
-const MAX_BATCH: u64 = 4096;
+const MAX_BATCH: u32 = 4096;
 
 static GRANTS: Mutex<Option<GrantTables>> = Mutex::new(None);
 
@@ -117,16 +118,16 @@ pub fn stats(id: u16) -> Option<xen_gnttab::DomainStats> {
 pub fn map_table_frame(dom: &Domain, index: u64, ipa: u64) -> HypercallResult {
     if !(GRANT_TABLE_BASE..GRANT_TABLE_BASE + GRANT_TABLE_SIZE).contains(&ipa) {
         println!("{}: grant-table frame {index} asked at {ipa:#x}, outside the grant-table window", dom.name);
-        return Err(errno::EINVAL);
+        return Err(Errno::EINVAL);
     }
-    let mapping = with_grants(|g| g.map_frame(dom.id, index, ipa / PAGE_SIZE)).ok_or(errno::EINVAL)?.map_err(|e| e as i64)?;
-    let page = dom.xen.grant_table.page(mapping.idx as usize).ok_or(errno::EINVAL)?;
+    let mapping = with_grants(|g| g.map_frame(dom.id, index, ipa / PAGE_SIZE)).ok_or(Errno::EINVAL)?.map_err(|e| super::errno(e.code()))?;
+    let page = dom.xen.grant_table.page(mapping.idx as usize).ok_or(Errno::EINVAL)?;
     let mut stage2 = dom.stage2.lock();
     // Only table frames live in the window: what was there, if anything, was one of them.
-    stage2.unmap(&mut HeapTables, ipa, PAGE_SIZE).map_err(|_| errno::ENOMEM)?;
+    stage2.unmap(&mut HeapTables, ipa, PAGE_SIZE).map_err(|_| Errno::ENOMEM)?;
     stage2.map(&mut HeapTables, ipa, page, PAGE_SIZE, Attributes { mem: MemType::Normal, access: Access::RW }).map_err(|e| {
         println!("{}: cannot map grant frame {index} at {ipa:#x}: {e}", dom.name);
-        errno::ENOMEM
+        Errno::ENOMEM
     })?;
     Ok(0)
 }
@@ -142,27 +143,24 @@ pub fn own_page(dom: &Domain, gfn: u64) -> Option<u64> {
     (host == dom.ram_pa.base + (ipa - dom.ram_ipa.base)).then_some(host)
 }
 
-/// HYPERVISOR_grant_table_op(cmd, uop, count).
-pub fn grant_table_op(cmd: u64, uop: u64, count: u64) -> HypercallResult {
-    let cmd = u32::try_from(cmd).map_err(|_| errno::ENOSYS)?;
-    let size = wire::arg_size(cmd).ok_or(errno::ENOSYS)? as u64;
-    if wire::is_batch(cmd) {
-        if count > MAX_BATCH {
-            println!("{}: grant_table_op {cmd} with {count} elements (at most {MAX_BATCH})", domain::current().name);
-            return Err(errno::EINVAL);
-        }
-    } else if count != 1 {
-        return Err(errno::EINVAL);
+/// HYPERVISOR_grant_table_op(cmd, uop, count): xen-hypercall has checked the command (no
+/// continuation bits), the count (1 for the single operations) and the array; each element is
+/// read as its element, run and written back.
+pub fn grant_table_op(op: GrantTableOp, mem: &CurrentVcpu) -> HypercallResult {
+    let Some(uops) = op.uops else { return Err(Errno::ENOSYS) };
+    let batch = wire::is_batch(op.cmd);
+    if batch && op.count > MAX_BATCH {
+        println!("{}: grant_table_op {} with {} elements (at most {MAX_BATCH})", domain::current().name, op.cmd, op.count);
+        return Err(Errno::EINVAL);
     }
     let dom = domain::current();
-    for i in 0..count {
-        let va = i.checked_mul(size).and_then(|o| uop.checked_add(o)).ok_or(errno::EFAULT)?;
-        let mut element = [0u8; 40];
-        let bytes = &mut element[..size as usize];
-        guest::read_va(va, bytes)?;
-        let result = operation(dom, cmd, va, bytes)?;
+    for i in 0..op.count {
+        let va = uops.addr(i)?.0;
+        let mut element = [0u8; xen_hypercall::MAX_ELEMENT_SIZE];
+        let bytes = op.read_uop(mem, i, &mut element)?;
+        let result = operation(dom, op.cmd, va, bytes)?;
         guest::write_va(va, bytes)?;
-        if !wire::is_batch(cmd) {
+        if !batch {
             return Ok(result);
         }
     }
@@ -172,11 +170,11 @@ pub fn grant_table_op(cmd: u64, uop: u64, count: u64) -> HypercallResult {
 /// One element of a grant_table_op: reads its inputs from `bytes` and writes its outputs there.
 fn operation(dom: &'static Domain, cmd: u32, uop: u64, bytes: &mut [u8]) -> HypercallResult {
     let me = dom.id;
-    let fault = errno::EFAULT;
+    let fault = Errno::EFAULT;
     match cmd {
         xen_gnttab::GNTTABOP_MAP_GRANT_REF => {
             let request = wire::decode_map(bytes).ok_or(fault)?;
-            let result = with_grants(|g| g.map_grant_ref(me, &request, &GuestTables, |t| install(dom, t))).ok_or(errno::EINVAL)?;
+            let result = with_grants(|g| g.map_grant_ref(me, &request, &GuestTables, |t| install(dom, t))).ok_or(Errno::EINVAL)?;
             if let Err(status) = result {
                 report(dom, format_args!("map of grant {} of dom{} at {:#x} (flags {:#x}): {status:?}", request.gref, request.dom, request.host_addr, request.flags));
             }
@@ -184,7 +182,7 @@ fn operation(dom: &'static Domain, cmd: u32, uop: u64, bytes: &mut [u8]) -> Hype
         }
         xen_gnttab::GNTTABOP_UNMAP_GRANT_REF => {
             let request = wire::decode_unmap(bytes).ok_or(fault)?;
-            let result = with_grants(|g| g.unmap_grant_ref(me, &request, &GuestTables, |m| remove(dom, m))).ok_or(errno::EINVAL)?;
+            let result = with_grants(|g| g.unmap_grant_ref(me, &request, &GuestTables, |m| remove(dom, m))).ok_or(Errno::EINVAL)?;
             if let Err(status) = result {
                 report(dom, format_args!("unmap of handle {} at {:#x}: {status:?}", request.handle, request.host_addr));
             }
@@ -195,13 +193,13 @@ fn operation(dom: &'static Domain, cmd: u32, uop: u64, bytes: &mut [u8]) -> Hype
             let result = if new_addr != 0 {
                 Err(GntSt::GeneralError)
             } else {
-                with_grants(|g| g.unmap_grant_ref(me, &request, &GuestTables, |m| remove(dom, m))).ok_or(errno::EINVAL)?
+                with_grants(|g| g.unmap_grant_ref(me, &request, &GuestTables, |m| remove(dom, m))).ok_or(Errno::EINVAL)?
             };
             wire::encode_status(bytes, wire::UNMAP_STATUS, result);
         }
         xen_gnttab::GNTTABOP_COPY => {
             let request = wire::decode_copy(bytes).ok_or(fault)?;
-            let result = with_grants(|g| g.copy(me, &request, &GuestTables, copy)).ok_or(errno::EINVAL)?;
+            let result = with_grants(|g| g.copy(me, &request, &GuestTables, copy)).ok_or(Errno::EINVAL)?;
             if let Err(status) = result {
                 report(dom, format_args!("grant copy of {} bytes: {status:?}", request.len));
             }
@@ -209,7 +207,7 @@ fn operation(dom: &'static Domain, cmd: u32, uop: u64, bytes: &mut [u8]) -> Hype
         }
         xen_gnttab::GNTTABOP_QUERY_SIZE => {
             let target = wire::decode_query_size(bytes).ok_or(fault)?;
-            let result = with_grants(|g| g.query_size(me, target)).ok_or(errno::EINVAL)?;
+            let result = with_grants(|g| g.query_size(me, target)).ok_or(Errno::EINVAL)?;
             wire::encode_query_size(bytes, &result);
         }
         xen_gnttab::GNTTABOP_SETUP_TABLE => {
@@ -219,7 +217,7 @@ fn operation(dom: &'static Domain, cmd: u32, uop: u64, bytes: &mut [u8]) -> Hype
                 let n = g.setup_table(me, target, nr_frames)?;
                 Ok((0..n).map(|i| g.frame_gfn(target, i).unwrap_or(xen_gnttab::INVALID_GFN)).collect::<alloc::vec::Vec<_>>())
             })
-            .ok_or(errno::EINVAL)?;
+            .ok_or(Errno::EINVAL)?;
             if let Ok(gfns) = &result {
                 for (i, gfn) in gfns.iter().enumerate() {
                     guest::write_va(frame_list.checked_add(8 * i as u64).ok_or(fault)?, &gfn.to_le_bytes())?;
@@ -233,14 +231,14 @@ fn operation(dom: &'static Domain, cmd: u32, uop: u64, bytes: &mut [u8]) -> Hype
             wire::put_u32(bytes, 0, xen_gnttab::GNTTAB_VERSION);
             let result = xen_gnttab::set_version(version);
             guest::write_va(uop, bytes)?;
-            result.map_err(|e| e as i64)?;
+            result.map_err(|e| super::errno(e.code()))?;
         }
         xen_gnttab::GNTTABOP_GET_VERSION => {
             let target = wire::decode_get_version(bytes).ok_or(fault)?;
-            let version = with_grants(|g| g.get_version(me, target)).ok_or(errno::EINVAL)?.map_err(|e| e as i64)?;
+            let version = with_grants(|g| g.get_version(me, target)).ok_or(Errno::EINVAL)?.map_err(|e| super::errno(e.code()))?;
             wire::put_u32(bytes, 4, version);
         }
-        _ => return Err(errno::ENOSYS),
+        _ => return Err(Errno::ENOSYS),
     }
     Ok(0)
 }

@@ -3,72 +3,61 @@
 //!
 //! A domain's RAM is one block of host memory for its whole life. Giving a page back
 //! (decrease_reservation) leaves a hole in its stage 2, the place where Linux then maps grants
-//! and foreign pages; taking one again (populate_physmap, increase_reservation) maps the same
-//! host page back, zeroed. So a domain never holds more than its block, and a page it gave back
-//! is never anyone else's.
+//! and foreign pages; taking one again (populate_physmap) maps the same host page back, zeroed.
+//! So a domain never holds more than its block, and a page it gave back is never anyone else's.
 
-use super::{errno, grants, HypercallResult};
+use super::{grants, HypercallResult};
 use crate::arch::mmu::HeapTables;
 use crate::domain::{self, Domain};
-use crate::guest;
+use crate::guest::{self, CurrentVcpu};
 use crate::println;
 use alloc::vec::Vec;
-use page_table::{Access, Attributes, MemType, PAGE_SIZE};
 use core::sync::atomic::Ordering;
+use page_table::{Access, Attributes, MemType, PAGE_SIZE};
 use spin::Mutex;
+use xen_hypercall::{AddToPhysmap, AddToPhysmapBatch, DomainId, Errno, Gfn, MapSpace, MemoryOp, Reservation};
 
-const XENMEM_INCREASE_RESERVATION: u64 = 0;
-const XENMEM_DECREASE_RESERVATION: u64 = 1;
-const XENMEM_POPULATE_PHYSMAP: u64 = 6;
-const XENMEM_ADD_TO_PHYSMAP: u64 = 7;
-const XENMEM_REMOVE_FROM_PHYSMAP: u64 = 15;
-const XENMEM_ADD_TO_PHYSMAP_RANGE: u64 = 23;
-const XENMAPSPACE_SHARED_INFO: u32 = 0;
-const XENMAPSPACE_GRANT_TABLE: u32 = 1;
-const XENMAPSPACE_GMFN_FOREIGN: u32 = 4;
-const DOMID_SELF: u16 = 0x7ff0;
-/// Extents handled in one reservation call (Linux's balloon sends at most a page of them).
-const MAX_EXTENTS: u64 = 4096;
 /// dom0's mappings of other domains' pages held at once (privcmd's foreign maps).
 const MAX_FOREIGN_MAPS: usize = 1024;
 
-pub fn memory_op(cmd: u64, arg: u64) -> HypercallResult {
-    match cmd {
-        XENMEM_ADD_TO_PHYSMAP => add_to_physmap(arg),
-        XENMEM_DECREASE_RESERVATION => reservation(arg, Change::GiveBack),
-        XENMEM_POPULATE_PHYSMAP | XENMEM_INCREASE_RESERVATION => reservation(arg, Change::Populate),
-        XENMEM_ADD_TO_PHYSMAP_RANGE => add_to_physmap_range(arg),
-        XENMEM_REMOVE_FROM_PHYSMAP => remove_from_physmap(arg),
-        _ => Err(errno::ENOSYS),
+pub fn memory_op(op: MemoryOp, mem: &CurrentVcpu) -> HypercallResult {
+    match op {
+        MemoryOp::AddToPhysmap(request) => add_to_physmap(&request),
+        MemoryOp::DecreaseReservation(request) => Ok(reservation(&request, mem, Change::GiveBack)),
+        MemoryOp::PopulatePhysmap(request) => Ok(reservation(&request, mem, Change::Populate)),
+        MemoryOp::IncreaseReservation(request) => Ok(increase_reservation(&request)),
+        MemoryOp::AddToPhysmapBatch(request) => add_to_physmap_batch(&request, mem),
+        MemoryOp::RemoveFromPhysmap { domid, gpfn } => remove_from_physmap(domid, gpfn),
+        MemoryOp::CurrentReservation { .. } | MemoryOp::MaximumReservation { .. } | MemoryOp::Unknown { .. } => {
+            Err(Errno::ENOSYS)
+        }
     }
 }
 
 /// The domain a memory_op names: itself only.
-fn own_domain(domid: u16) -> Result<&'static Domain, i64> {
+fn own_domain(domid: DomainId) -> Result<&'static Domain, Errno> {
     let dom = domain::current();
-    if domid != DOMID_SELF && domid != dom.id {
-        return Err(errno::ESRCH);
+    if !domid.is(dom.id) {
+        return Err(Errno::ESRCH);
     }
     Ok(dom)
 }
 
-/// struct xen_add_to_physmap { domid_t domid; uint16_t size; unsigned int space;
-///                             xen_ulong_t idx; xen_pfn_t gpfn; }
-fn add_to_physmap(arg: u64) -> HypercallResult {
-    let request = guest::Args::<24>::read(arg)?;
-    let dom = own_domain(request.u16(0))?;
-    let (space, idx, gpfn) = (request.u32(4), request.u64(8), request.u64(16));
-    let ipa = gpfn.checked_mul(PAGE_SIZE).ok_or(errno::EINVAL)?;
-    match space {
-        XENMAPSPACE_SHARED_INFO if idx == 0 => {
+/// XENMEM_add_to_physmap: the shared-info page (idx 0, checked by xen-hypercall) or a
+/// grant-table frame, at `gpfn`.
+fn add_to_physmap(request: &AddToPhysmap) -> HypercallResult {
+    let dom = own_domain(request.domid)?;
+    let (gpfn, ipa) = (request.gpfn.get(), request.gpfn.addr());
+    match request.space {
+        MapSpace::SharedInfo => {
             // The page stays the domain's own RAM: it is where the hypervisor and the domain
             // share the event-channel bitmaps.
-            grants::own_page(dom, gpfn).ok_or(errno::EINVAL)?;
+            grants::own_page(dom, gpfn).ok_or(Errno::EINVAL)?;
             dom.xen.set_shared_info(ipa);
             Ok(0)
         }
-        XENMAPSPACE_GRANT_TABLE => grants::map_table_frame(dom, idx, ipa),
-        _ => Err(errno::EINVAL),
+        MapSpace::GrantTable => grants::map_table_frame(dom, request.idx, ipa),
+        _ => Err(Errno::EINVAL),
     }
 }
 
@@ -78,33 +67,39 @@ enum Change {
     Populate,
 }
 
-/// struct xen_memory_reservation { xen_pfn_t *extent_start; xen_ulong_t nr_extents;
-/// unsigned int extent_order; unsigned int mem_flags; domid_t domid; }: order-0 extents only,
-/// each a guest frame of the domain's RAM. Returns the number of extents done; the first one
-/// that cannot be done stops the call, as on Xen.
-fn reservation(arg: u64, change: Change) -> HypercallResult {
-    let request = guest::Args::<32>::read(arg)?;
-    let dom = own_domain(request.u16(24))?;
-    let (extents, count, order) = (request.u64(0), request.u64(8), request.u32(16));
-    if order != 0 {
-        println!("{}: memory reservation of order-{order} extents: only single pages are", dom.name);
-        return Err(errno::EINVAL);
-    }
-    if count > MAX_EXTENTS {
-        return Err(errno::EINVAL);
-    }
-    for i in 0..count {
-        let at = i.checked_mul(8).and_then(|o| extents.checked_add(o)).ok_or(errno::EFAULT)?;
-        let gfn = guest::Args::<8>::read(at)?.u64(0);
+/// decrease_reservation and populate_physmap: order-0 extents only, at most
+/// xen_hypercall::MAX_EXTENTS (both checked by xen-hypercall), each a guest frame of the
+/// domain's RAM. As on Xen the answer is the number of extents done, never an error: the
+/// first extent that cannot be read or done stops the call, and a call for another domain
+/// does nothing.
+fn reservation(request: &Reservation, mem: &CurrentVcpu, change: Change) -> i64 {
+    let Ok(dom) = own_domain(request.domid) else {
+        println!("{}: memory reservation for dom{}: only its own", domain::current().name, request.domid.raw());
+        return 0;
+    };
+    for i in 0..request.nr_extents() {
+        let Ok(gfn) = request.extent(mem, i) else { return i64::from(i) };
         let done = match change {
-            Change::GiveBack => give_back(dom, gfn),
-            Change::Populate => populate(dom, gfn),
+            Change::GiveBack => give_back(dom, gfn.get()),
+            Change::Populate => populate(dom, gfn.get()),
         };
         if !done {
-            return Ok(i as i64);
+            return i64::from(i);
         }
     }
-    Ok(count as i64)
+    i64::from(request.nr_extents())
+}
+
+/// increase_reservation: on Xen, pages for an auto-translated guest that appear nowhere in
+/// its physical map (Xen neither maps them nor reads or writes extent_start for such a
+/// guest); Linux uses populate_physmap instead. A domain's memory here is its RAM block and
+/// nothing more, so no extent is allocated: 0, Xen's answer when it has no memory to give.
+fn increase_reservation(request: &Reservation) -> i64 {
+    let dom = domain::current();
+    if request.nr_extents() > 0 {
+        println!("{}: increase_reservation of {} extents: none (populate_physmap maps pages back)", dom.name, request.nr_extents());
+    }
+    0
 }
 
 /// The host page behind `gfn` of the domain's RAM block, whatever its stage 2 holds now.
@@ -170,73 +165,70 @@ pub fn foreign_maps_of(owner: u16) -> usize {
     FOREIGN.lock().iter().filter(|m| m.owner == owner).count()
 }
 
-/// struct xen_add_to_physmap_range { domid_t domid; uint16_t space; uint16_t size;
-/// domid_t foreign_domid; xen_ulong_t *idxs; xen_pfn_t *gpfns; int *errs; }: for dom0 only,
-/// space XENMAPSPACE_gmfn_foreign: page idxs[i] of domain foreign_domid at gpfns[i], a hole
-/// of dom0's RAM (privcmd's foreign mappings). Per-page errors go to errs[i].
-fn add_to_physmap_range(arg: u64) -> HypercallResult {
-    let request = guest::Args::<32>::read(arg)?;
-    let dom = own_domain(request.u16(0))?;
-    let (space, size, foreign) = (request.u16(2), request.u16(4), request.u16(6));
-    let (idxs, gpfns, errs) = (request.u64(8), request.u64(16), request.u64(24));
-    if u32::from(space) != XENMAPSPACE_GMFN_FOREIGN {
-        return Err(errno::EINVAL);
+/// XENMEM_add_to_physmap_batch (Linux: _range), for dom0 only, space XENMAPSPACE_gmfn_foreign:
+/// page idxs[i] of domain foreign_domid at gpfns[i], a hole of dom0's RAM (privcmd's foreign
+/// mappings). Per-page errors go to errs[i]; an element that cannot be read or written back
+/// ends the call with -EFAULT, as on Xen.
+fn add_to_physmap_batch(request: &AddToPhysmapBatch, mem: &CurrentVcpu) -> HypercallResult {
+    let dom = own_domain(request.domid)?;
+    if request.space != MapSpace::GmfnForeign {
+        return Err(Errno::EINVAL);
     }
     if dom.id != 0 {
         println!("{}: foreign mapping refused: only dom0 may map other domains' pages", dom.name);
-        return Err(errno::EPERM);
+        return Err(Errno::EPERM);
     }
-    let owner = domain::get(foreign).filter(|o| o.id != dom.id).ok_or(errno::ESRCH)?;
-    for i in 0..u64::from(size) {
-        let idx = guest::Args::<8>::read(idxs.checked_add(8 * i).ok_or(errno::EFAULT)?)?.u64(0);
-        let gpfn = guest::Args::<8>::read(gpfns.checked_add(8 * i).ok_or(errno::EFAULT)?)?.u64(0);
-        let error: i32 = match map_foreign(dom, owner, idx, gpfn) {
+    let foreign = request.foreign_domid.ok_or(Errno::ESRCH)?.resolve(dom.id);
+    let owner = domain::get(foreign).filter(|o| o.id != dom.id).ok_or(Errno::ESRCH)?;
+    for i in 0..request.size() {
+        let idx = request.idx(mem, i)?;
+        // Read as a plain number: a frame whose address does not fit is that page's error.
+        let gpfn = request.gpfns.read_u64(mem, i)?;
+        let error: i32 = match Gfn::new(gpfn).ok_or(Errno::EINVAL).and_then(|gpfn| map_foreign(dom, owner, idx, gpfn.get())) {
             Ok(()) => 0,
-            Err(e) => -(e as i32),
+            Err(e) => e.to_ret() as i32,
         };
-        guest::write_va(errs.checked_add(4 * i).ok_or(errno::EFAULT)?, &error.to_le_bytes())?;
+        guest::write_va(request.err_addr(i)?.0, &error.to_le_bytes())?;
     }
     Ok(0)
 }
 
-fn map_foreign(dom: &Domain, owner: &Domain, idx: u64, gpfn: u64) -> Result<(), i64> {
-    let page = grants::own_page(owner, idx).ok_or(errno::EINVAL)?;
-    let (ipa, _) = ram_block_page(dom, gpfn).ok_or(errno::EINVAL)?;
+fn map_foreign(dom: &Domain, owner: &Domain, idx: u64, gpfn: u64) -> Result<(), Errno> {
+    let page = grants::own_page(owner, idx).ok_or(Errno::EINVAL)?;
+    let (ipa, _) = ram_block_page(dom, gpfn).ok_or(Errno::EINVAL)?;
     let mut foreign = FOREIGN.lock();
     if foreign.len() >= MAX_FOREIGN_MAPS {
         println!("{}: {MAX_FOREIGN_MAPS} foreign pages mapped already", dom.name);
-        return Err(errno::ENOSPC);
+        return Err(Errno::ENOSPC);
     }
     let mut stage2 = dom.stage2.lock();
     if stage2.translate(&HeapTables, ipa).is_some() {
         println!("{}: foreign page mapped at {ipa:#x}, not a page it gave back", dom.name);
-        return Err(errno::EBUSY);
+        return Err(Errno::EBUSY);
     }
-    stage2.map(&mut HeapTables, ipa, page, PAGE_SIZE, Attributes { mem: MemType::Normal, access: Access::RW }).map_err(|_| errno::ENOMEM)?;
+    stage2.map(&mut HeapTables, ipa, page, PAGE_SIZE, Attributes { mem: MemType::Normal, access: Access::RW }).map_err(|_| Errno::ENOMEM)?;
     foreign.push(ForeignMap { mapper: dom.id, gfn: gpfn, owner: owner.id, page });
     Ok(())
 }
 
-/// struct xen_remove_from_physmap { domid_t domid; xen_pfn_t gpfn; }: undoes a foreign
-/// mapping (the page becomes a hole again) or takes a RAM page out as decrease_reservation.
-fn remove_from_physmap(arg: u64) -> HypercallResult {
-    let request = guest::Args::<16>::read(arg)?;
-    let dom = own_domain(request.u16(0))?;
-    let gpfn = request.u64(8);
+/// XENMEM_remove_from_physmap: undoes a foreign mapping (the page becomes a hole again) or
+/// takes a RAM page out as decrease_reservation.
+fn remove_from_physmap(domid: DomainId, gpfn: Gfn) -> HypercallResult {
+    let dom = own_domain(domid)?;
+    let (gfn, ipa) = (gpfn.get(), gpfn.addr());
     let mut foreign = FOREIGN.lock();
-    if let Some(i) = foreign.iter().position(|m| m.mapper == dom.id && m.gfn == gpfn) {
-        let ipa = gpfn * PAGE_SIZE;
+    if let Some(i) = foreign.iter().position(|m| m.mapper == dom.id && m.gfn == gfn) {
         let mut stage2 = dom.stage2.lock();
         if stage2.translate(&HeapTables, ipa).map(|t| t.output) == Some(foreign[i].page) {
-            stage2.unmap(&mut HeapTables, ipa, PAGE_SIZE).map_err(|_| errno::ENOMEM)?;
+            stage2.unmap(&mut HeapTables, ipa, PAGE_SIZE).map_err(|_| Errno::ENOMEM)?;
         }
         foreign.swap_remove(i);
         return Ok(0);
     }
     drop(foreign);
-    if give_back(dom, gpfn) {
+    if give_back(dom, gfn) {
         Ok(0)
     } else {
-        Err(errno::EINVAL)
+        Err(Errno::EINVAL)
     }
 }

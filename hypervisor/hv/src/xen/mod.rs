@@ -16,6 +16,10 @@ pub use state::DomainXen;
 
 use crate::arch::exceptions::TrapFrame;
 use crate::domain;
+use crate::guest::{self, CurrentVcpu};
+use crate::println;
+use core::sync::atomic::{AtomicU32, Ordering};
+use xen_hypercall::{abi, layout, Errno, HvmOp, Hypercall, SchedOp, ShutdownReason, VmAssist};
 
 /// Where every domain maps its grant-table frames: Xen's GUEST_GNTTAB_BASE (free IPA space
 /// in every domain here, which has no PCIe).
@@ -81,118 +85,141 @@ pub fn dt_node() -> boot_info::guest_dt::XenNode {
     }
 }
 
-/// Hypercall numbers (xen.h).
-mod nr {
-    pub const MEMORY_OP: u64 = 12;
-    pub const XEN_VERSION: u64 = 17;
-    pub const CONSOLE_IO: u64 = 18;
-    pub const GRANT_TABLE_OP: u64 = 20;
-    pub const VM_ASSIST: u64 = 21;
-    pub const VCPU_OP: u64 = 24;
-    pub const SCHED_OP: u64 = 29;
-    pub const EVENT_CHANNEL_OP: u64 = 32;
-    pub const HVM_OP: u64 = 34;
+/// A hypercall's result: a value (>= 0) or the error Xen would answer.
+pub type HypercallResult = Result<i64, Errno>;
+
+/// The error numbered `code` (positive) as the hypercall returns it; the crates' own error
+/// enums (xen-evtchn, xen-gnttab) use Xen's numbers, which all have a name here.
+pub fn errno(code: i32) -> Errno {
+    Errno::from_code(i64::from(code)).unwrap_or(Errno::EINVAL)
 }
 
-/// Linux errno values Xen returns (negated).
-pub mod errno {
-    pub const EPERM: i64 = 1;
-    pub const ESRCH: i64 = 3;
-    pub const EFAULT: i64 = 14;
-    pub const EINVAL: i64 = 22;
-    pub const ENOSPC: i64 = 28;
-    pub const ENOSYS: i64 = 38;
-    pub const ENOENT: i64 = 2;
-    pub const ENOMEM: i64 = 12;
-    pub const EBUSY: i64 = 16;
-}
-
-/// A hypercall's result: a value (>= 0) or a negated errno.
-pub type HypercallResult = Result<i64, i64>;
-
-impl From<crate::guest::Fault> for i64 {
-    fn from(_: crate::guest::Fault) -> i64 {
-        errno::EFAULT
-    }
-}
-
-/// Handles the hypercall in `frame` and puts its result in x0.
+/// Handles the hypercall in `frame` and puts its result in x0. The arguments are decoded by
+/// xen-hypercall (the decoding its property tests and fuzz target exercise), reading the
+/// argument structure, if any, from the calling vCPU's memory; each family's handler gets
+/// the typed call.
 pub fn hypercall(frame: &mut TrapFrame) {
+    let nr = frame.x[16];
     let args = [frame.x[0], frame.x[1], frame.x[2], frame.x[3], frame.x[4]];
-    let result = match frame.x[16] {
-        nr::XEN_VERSION => version::xen_version(args[0], args[1]),
-        nr::MEMORY_OP => memory::memory_op(args[0], args[1]),
-        nr::VCPU_OP => vcpu::vcpu_op(args[0], args[1], args[2]),
-        nr::CONSOLE_IO => console_io::console_io(args[0], args[1], args[2]),
-        nr::VM_ASSIST => vm_assist(args[0], args[1]),
-        nr::SCHED_OP => sched_op(args[0], args[1]),
-        nr::HVM_OP => hvm_op(args[0], args[1]),
-        nr::EVENT_CHANNEL_OP => events::event_channel_op(args[0], args[1]),
-        nr::GRANT_TABLE_OP => grants::grant_table_op(args[0], args[1], args[2]),
-        _ => Err(errno::ENOSYS),
-    };
-    frame.x[0] = match result {
-        Ok(value) => value as u64,
-        Err(error) => (-error) as u64,
-    };
-}
-
-/// VMASST_CMD_enable/disable of VMASST_TYPE_runstate_update_flag: accepted (the runstate area is
-/// never updated, so the flag has nothing to guard).
-fn vm_assist(cmd: u64, kind: u64) -> HypercallResult {
-    const VMASST_CMD_ENABLE: u64 = 0;
-    const VMASST_CMD_DISABLE: u64 = 1;
-    const VMASST_TYPE_RUNSTATE_UPDATE_FLAG: u64 = 5;
-    match (cmd, kind) {
-        (VMASST_CMD_ENABLE | VMASST_CMD_DISABLE, VMASST_TYPE_RUNSTATE_UPDATE_FLAG) => Ok(0),
-        _ => Err(errno::EINVAL),
-    }
-}
-
-/// SCHEDOP_*: yield and block return at once (each vCPU has its physical CPU to itself; an
-/// event wakes a blocked vCPU through its interrupt), shutdown stops the domain.
-fn sched_op(cmd: u64, arg: u64) -> HypercallResult {
-    const SCHEDOP_YIELD: u64 = 0;
-    const SCHEDOP_BLOCK: u64 = 1;
-    const SCHEDOP_SHUTDOWN: u64 = 2;
-    const SHUTDOWN_POWEROFF: u32 = 0;
-    const SHUTDOWN_REBOOT: u32 = 1;
-    const SHUTDOWN_CRASH: u32 = 3;
-    match cmd {
-        SCHEDOP_YIELD | SCHEDOP_BLOCK => Ok(0),
-        SCHEDOP_SHUTDOWN => {
-            let reason = crate::guest::Args::<4>::read(arg)?.u32(0);
-            let dom = domain::current();
-            // dom0's end is the board's; a domU stops alone (the monitor's restart brings it back).
-            match (dom.id, reason) {
-                (0, SHUTDOWN_POWEROFF) => crate::system_off(&alloc::format!("{} shut down (poweroff)", dom.name)),
-                (0, SHUTDOWN_REBOOT) => crate::system_reset(&alloc::format!("{} shut down (reboot)", dom.name)),
-                (_, SHUTDOWN_POWEROFF) => crate::stop_domain(dom, "powered off"),
-                (_, SHUTDOWN_REBOOT) => crate::stop_domain(dom, "rebooted (`restart` in the monitor starts it again)"),
-                (_, SHUTDOWN_CRASH) => crate::stop_domain(dom, "crashed"),
-                _ => crate::stop_domain(dom, "shut down"),
-            }
+    let mem = CurrentVcpu;
+    let ret = match xen_hypercall::decode(nr, args, &mem) {
+        Ok(call) => match dispatch(call, &mem) {
+            Ok(value) => value,
+            Err(error) => error.to_ret(),
+        },
+        Err(error) => {
+            report_decode_failure(nr, &args, error);
+            xen_hypercall::error_return(nr, &args, error)
         }
-        _ => Err(errno::ENOSYS),
+    };
+    frame.x[0] = ret as u64;
+}
+
+fn dispatch(call: Hypercall, mem: &CurrentVcpu) -> HypercallResult {
+    match call {
+        Hypercall::XenVersion(op) => version::xen_version(op),
+        Hypercall::MemoryOp(op) => memory::memory_op(op, mem),
+        Hypercall::VcpuOp { vcpu, op } => vcpu::vcpu_op(vcpu, op),
+        Hypercall::ConsoleIo(op) => console_io::console_io(op, mem),
+        Hypercall::VmAssist(op) => vm_assist(op),
+        Hypercall::SchedOp(op) => sched_op(op, mem),
+        Hypercall::HvmOp(op) => hvm_op(op),
+        Hypercall::EventChannelOp(op) => events::event_channel_op(op, mem),
+        Hypercall::GrantTableOp(op) => grants::grant_table_op(op, mem),
+        Hypercall::PhysdevOp { .. } | Hypercall::PlatformOp { .. } | Hypercall::Multicall { .. } | Hypercall::Unknown { .. } => {
+            Err(Errno::ENOSYS)
+        }
     }
 }
 
-/// HVMOP_get_param for the parameters Linux reads; HVMOP_set_param is refused.
-fn hvm_op(cmd: u64, arg: u64) -> HypercallResult {
-    const HVMOP_GET_PARAM: u64 = 1;
-    const DOMID_SELF: u16 = 0x7ff0;
-    if cmd != HVMOP_GET_PARAM {
-        return Err(errno::ENOSYS);
-    }
-    // struct xen_hvm_param { domid_t domid; uint32_t index; uint64_t value; }
-    let mut param = crate::guest::Args::<16>::read(arg)?;
+/// Hypercalls refused while decoding logged before going quiet: a guest looping on bad
+/// arguments must not flood the console.
+const DECODE_FAILURES_LOGGED: u32 = 32;
+static DECODE_FAILURES: AtomicU32 = AtomicU32::new(0);
+
+fn report_decode_failure(nr: u64, args: &[u64; 5], error: Errno) {
     let dom = domain::current();
-    if param.u16(0) != DOMID_SELF && param.u16(0) != dom.id {
-        return Err(errno::EPERM);
+    match DECODE_FAILURES.fetch_add(1, Ordering::Relaxed) {
+        n if n < DECODE_FAILURES_LOGGED => {
+            println!("{}: hypercall {nr} (x0 {:#x}, x1 {:#x}, x2 {:#x}) refused: {error}", dom.name, args[0], args[1], args[2])
+        }
+        DECODE_FAILURES_LOGGED => println!(
+            "{}: hypercall {nr} (x0 {:#x}, x1 {:#x}, x2 {:#x}) refused: {error}; further refused hypercalls are not logged",
+            dom.name, args[0], args[1], args[2]
+        ),
+        _ => {}
     }
-    let value = dom.xen.hvm_param(param.u32(4)).ok_or(errno::EINVAL)?;
-    param.set_u64(8, value);
-    param.write(arg)?;
+}
+
+/// VMASST_CMD_enable/disable of VMASST_TYPE_runstate_update_flag (the one type Xen has on Arm;
+/// xen-hypercall refuses the others as Xen does): accepted, the runstate area is never updated
+/// so the flag has nothing to guard.
+fn vm_assist(_: VmAssist) -> HypercallResult {
     Ok(0)
 }
 
+/// SCHEDOP_*: yield and block return at once (each vCPU has its physical CPU to itself; an
+/// event wakes a blocked vCPU through its interrupt), poll too once its ports are checked
+/// (see events::poll), shutdown stops the domain.
+fn sched_op(op: SchedOp, mem: &CurrentVcpu) -> HypercallResult {
+    match op {
+        SchedOp::Yield | SchedOp::Block => Ok(0),
+        SchedOp::Poll(poll) => events::poll(domain::current().id, &poll, mem),
+        SchedOp::Shutdown { reason } => {
+            let dom = domain::current();
+            // dom0's end is the board's; a domU stops alone (the monitor's restart brings it back).
+            match (dom.id, reason) {
+                (0, ShutdownReason::Poweroff) => crate::system_off(&alloc::format!("{} shut down (poweroff)", dom.name)),
+                (0, ShutdownReason::Reboot) => crate::system_reset(&alloc::format!("{} shut down (reboot)", dom.name)),
+                (_, ShutdownReason::Poweroff) => crate::stop_domain(dom, "powered off"),
+                (_, ShutdownReason::Reboot) => crate::stop_domain(dom, "rebooted (`restart` in the monitor starts it again)"),
+                (_, ShutdownReason::Crash) => crate::stop_domain(dom, "crashed"),
+                _ => crate::stop_domain(dom, "shut down"),
+            }
+        }
+        SchedOp::ShutdownCode { .. } | SchedOp::Unknown { .. } => Err(Errno::ENOSYS),
+    }
+}
+
+/// HVMOP_get_param as Xen on Arm answers a domain about itself: the parameters a guest may
+/// read (the callback IRQ, the xenstore and console rings, the ioreq-server ones) give their
+/// value, 0 when unset; the monitor ring is for the toolstack (-EPERM); any other index
+/// -EINVAL. HVMOP_set_param: the toolstack's parameters are not the domain's to set (-EPERM)
+/// and there are no ioreq servers here (-EINVAL for the rest). Only the calling domain.
+fn hvm_op(op: HvmOp) -> HypercallResult {
+    const HVM_PARAM_MONITOR_RING_PFN: u32 = 28;
+    const HVM_PARAM_IOREQ_SERVER_PFN: u32 = 32;
+    const HVM_PARAM_NR_IOREQ_SERVER_PAGES: u32 = 33;
+    let (param, get) = match op {
+        HvmOp::GetParam(param) => (param, true),
+        HvmOp::SetParam(param) => (param, false),
+        HvmOp::Unknown { .. } => return Err(Errno::ENOSYS),
+    };
+    let dom = domain::current();
+    if !param.domid.is(dom.id) {
+        return Err(if domain::get(param.domid.resolve(dom.id)).is_some() { Errno::EPERM } else { Errno::ESRCH });
+    }
+    let readable = matches!(
+        param.index,
+        abi::HVM_PARAM_CALLBACK_IRQ
+            | abi::HVM_PARAM_STORE_PFN
+            | abi::HVM_PARAM_STORE_EVTCHN
+            | abi::HVM_PARAM_CONSOLE_PFN
+            | abi::HVM_PARAM_CONSOLE_EVTCHN
+            | HVM_PARAM_IOREQ_SERVER_PFN
+            | HVM_PARAM_NR_IOREQ_SERVER_PAGES
+    );
+    if !get {
+        return Err(if readable || param.index == HVM_PARAM_MONITOR_RING_PFN { Errno::EPERM } else { Errno::EINVAL });
+    }
+    if param.index == HVM_PARAM_MONITOR_RING_PFN {
+        return Err(Errno::EPERM);
+    }
+    if !readable {
+        return Err(Errno::EINVAL);
+    }
+    let value = dom.xen.hvm_param(param.index).unwrap_or(0);
+    let out = param.arg.offset(layout::XEN_HVM_PARAM_VALUE as u64)?;
+    guest::write_va(out.0, &value.to_le_bytes())?;
+    Ok(0)
+}

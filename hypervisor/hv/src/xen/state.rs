@@ -75,10 +75,10 @@ impl DomainXen {
         Some(self.shared_info.load(Ordering::Acquire)).filter(|&a| a != NONE)
     }
 
-    /// Registers vCPU `vcpu`'s vcpu_info at `ipa`; once only, as Xen allows.
-    pub fn register_vcpu_info(&self, vcpu: usize, ipa: u64) -> Result<(), i64> {
-        let slot = self.vcpu_info.get(vcpu).ok_or(super::errno::EINVAL)?;
-        slot.compare_exchange(NONE, ipa, Ordering::AcqRel, Ordering::Acquire).map(|_| ()).map_err(|_| super::errno::EINVAL)
+    /// Registers vCPU `vcpu`'s vcpu_info at `ipa`; once only, as Xen allows (-EBUSY after).
+    pub fn register_vcpu_info(&self, vcpu: usize, ipa: u64) -> Result<(), xen_hypercall::Errno> {
+        let slot = self.vcpu_info.get(vcpu).ok_or(xen_hypercall::Errno::ENOENT)?;
+        slot.compare_exchange(NONE, ipa, Ordering::AcqRel, Ordering::Acquire).map(|_| ()).map_err(|_| xen_hypercall::Errno::EBUSY)
     }
 
     pub fn vcpu_info(&self, vcpu: usize) -> Option<u64> {

@@ -1,16 +1,13 @@
 //! xen_version: which Xen we are (4.20, the ABI we follow) and the features a domain has.
 
-use super::{errno, HypercallResult};
+use super::HypercallResult;
 use crate::domain;
 use crate::guest;
-
-const XENVER_VERSION: u64 = 0;
-const XENVER_EXTRAVERSION: u64 = 1;
-const XENVER_GET_FEATURES: u64 = 6;
+use xen_hypercall::{layout, Errno, XenVersion};
 
 pub const MAJOR: u32 = 4;
 pub const MINOR: u32 = 20;
-const EXTRA_VERSION: &[u8; 16] = b"-reptar\0\0\0\0\0\0\0\0\0";
+const EXTRA_VERSION: &[u8; layout::XEN_EXTRAVERSION_LEN] = b"-reptar\0\0\0\0\0\0\0\0\0";
 
 // features.h
 const XENFEAT_AUTO_TRANSLATED_PHYSMAP: u32 = 2;
@@ -19,22 +16,25 @@ const XENFEAT_DOM0: u32 = 11;
 const XENFEAT_NOT_DIRECT_MAPPED: u32 = 16;
 const XENFEAT_DIRECT_MAPPED: u32 = 17;
 
-pub fn xen_version(cmd: u64, arg: u64) -> HypercallResult {
-    match cmd {
-        XENVER_VERSION => Ok(((MAJOR << 16) | MINOR) as i64),
-        XENVER_EXTRAVERSION => {
-            guest::write_va(arg, EXTRA_VERSION)?;
+/// XENVER_version, XENVER_extraversion and XENVER_get_features; the other queries -ENOSYS.
+pub fn xen_version(op: XenVersion) -> HypercallResult {
+    match op {
+        XenVersion::Version => Ok(((MAJOR << 16) | MINOR) as i64),
+        XenVersion::ExtraVersion { out } => {
+            guest::write_va(out.0, EXTRA_VERSION)?;
             Ok(0)
         }
-        XENVER_GET_FEATURES => {
-            // struct xen_feature_info { unsigned int submap_idx; uint32_t submap; }
-            let mut info = guest::Args::<8>::read(arg)?;
-            let submap = if info.u32(0) == 0 { features(domain::current()) } else { 0 };
-            info.set_u32(4, submap);
-            info.write(arg)?;
+        XenVersion::GetFeatures { submap_idx, info } => {
+            // One submap (XENFEAT_NR_SUBMAPS, all Linux reads); Xen refuses the others.
+            if submap_idx != 0 {
+                return Err(Errno::EINVAL);
+            }
+            let submap = features(domain::current());
+            let out = info.offset(layout::XEN_FEATURE_INFO_SUBMAP as u64)?;
+            guest::write_va(out.0, &submap.to_le_bytes())?;
             Ok(0)
         }
-        _ => Err(errno::ENOSYS),
+        _ => Err(Errno::ENOSYS),
     }
 }
 
