@@ -80,7 +80,7 @@ fn reservation(request: &Reservation, mem: &CurrentVcpu, change: Change) -> i64 
     for i in 0..request.nr_extents() {
         let Ok(gfn) = request.extent(mem, i) else { return i64::from(i) };
         let done = match change {
-            Change::GiveBack => give_back(dom, gfn.get()),
+            Change::GiveBack => give_back(dom, gfn.get(), "decrease_reservation"),
             Change::Populate => populate(dom, gfn.get()),
         };
         if !done {
@@ -108,14 +108,15 @@ fn ram_block_page(dom: &Domain, gfn: u64) -> Option<(u64, u64)> {
     dom.ipa_is_ram(ipa).then(|| (ipa, dom.ram_pa.base + (ipa - dom.ram_ipa.base)))
 }
 
-/// decrease_reservation of one page: it must be the domain's own RAM page, mapped.
-fn give_back(dom: &Domain, gfn: u64) -> bool {
+/// decrease_reservation (or remove_from_physmap, `op`) of one page: it must be the domain's
+/// own RAM page, mapped.
+fn give_back(dom: &Domain, gfn: u64, op: &str) -> bool {
     let Some((ipa, _)) = ram_block_page(dom, gfn) else {
-        println!("{}: decrease_reservation of frame {gfn:#x}, not its RAM", dom.name);
+        println!("{}: {op} of frame {gfn:#x}, not its RAM", dom.name);
         return false;
     };
     if grants::own_page(dom, gfn).is_none() {
-        println!("{}: decrease_reservation of frame {gfn:#x}, not a page it holds", dom.name);
+        println!("{}: {op} of frame {gfn:#x}, not a page it holds", dom.name);
         return false;
     }
     let done = dom.stage2.lock().unmap(&mut HeapTables, ipa, PAGE_SIZE).is_ok();
@@ -226,7 +227,11 @@ fn remove_from_physmap(domid: DomainId, gpfn: Gfn) -> HypercallResult {
         return Ok(0);
     }
     drop(foreign);
-    if give_back(dom, gfn) {
+    // A hole already (Linux unmaps a foreign page whose mapping had failed): nothing to do.
+    if dom.ipa_is_ram(ipa) && dom.stage2.lock().translate(&HeapTables, ipa).is_none() {
+        return Err(Errno::ENOENT);
+    }
+    if give_back(dom, gfn, "remove_from_physmap") {
         Ok(0)
     } else {
         Err(Errno::EINVAL)

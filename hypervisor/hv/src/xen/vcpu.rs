@@ -2,7 +2,6 @@
 
 use super::HypercallResult;
 use crate::domain;
-use crate::guest;
 use xen_hypercall::{Errno, VcpuOp};
 
 /// The two sub-operations Xen serves on Arm (and Linux uses); the others are -EINVAL there,
@@ -23,7 +22,8 @@ pub fn vcpu_op(vcpu: u32, op: VcpuOp) -> HypercallResult {
                 return Err(Errno::EBUSY);
             }
             let ipa = area.addr();
-            guest::ipa_to_host(dom, ipa, true).ok_or(Errno::EINVAL)?;
+            // A page of its own RAM, as shared info: the hypervisor writes event bits there.
+            super::grants::own_page(dom, ipa / page_table::PAGE_SIZE).ok_or(Errno::EINVAL)?;
             dom.xen.register_vcpu_info(vcpu, ipa)?;
             super::events::vcpu_info_registered(dom.id, vcpu as u32);
             Ok(0)
