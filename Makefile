@@ -74,16 +74,19 @@ system-test: all
 # takes the duration first, the others a target name (empty: their first) then the duration.
 FUZZ_SECONDS ?= 30
 FUZZ_CRATES := xen-evtchn xen-gnttab xen-hypercall xenstore
+# The frontend/backend protocol crates (drivers/protocols/*), same fuzz/run.sh interface.
+FUZZ_PROTOCOLS := vled
+FUZZ_DIRS := $(addprefix hypervisor/crates/,$(FUZZ_CRATES)) $(addprefix drivers/protocols/,$(FUZZ_PROTOCOLS))
 
 fuzz: setup
-	@set -e; for crate in $(FUZZ_CRATES); do \
-		script=hypervisor/crates/$$crate/fuzz/run.sh; \
+	@set -e; for dir in $(FUZZ_DIRS); do \
+		crate=$${dir##*/}; script=$$dir/fuzz/run.sh; \
 		echo "fuzz: $$crate, $(FUZZ_SECONDS) s"; \
 		case $$crate in \
 			xenstore) env -u CARGO_TARGET_DIR -u CARGO_BUILD_TARGET_DIR $$script $(FUZZ_SECONDS);; \
 			*) env -u CARGO_TARGET_DIR -u CARGO_BUILD_TARGET_DIR $$script '' $(FUZZ_SECONDS);; \
 		esac; \
-	done; echo "fuzz: $(FUZZ_CRATES): no crash in $(FUZZ_SECONDS) s each"
+	done; echo "fuzz: $(notdir $(FUZZ_DIRS)): no crash in $(FUZZ_SECONDS) s each"
 
 test: all
 	@scripts/run-tests
