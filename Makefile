@@ -69,23 +69,18 @@ system-test: all
 	cd tests && CARGO_TARGET_DIR=$(CARGO_TARGETS)/tests $(CARGO) test -- --test-threads=1
 
 # Coverage-guided fuzzing of the crates that parse guest input, one after the other, with each
-# crate's fuzz/run.sh (its own cargo workspace; builds in fuzz/target, corpus in fuzz/corpus,
-# crashes in fuzz/artifacts, all git-ignored). Stops at the first crash. The xenstore script
-# takes the duration first, the others a target name (empty: their first) then the duration.
+# crate's fuzz/run.sh (scripts/lib/fuzz-run: its own cargo workspace, builds in fuzz/target,
+# corpus in fuzz/corpus, crashes in fuzz/artifacts, all git-ignored). Stops at the first crash.
 FUZZ_SECONDS ?= 30
 FUZZ_CRATES := xen-evtchn xen-gnttab xen-hypercall xenstore
-# The frontend/backend protocol crates (drivers/protocols/*), same fuzz/run.sh interface.
+# The frontend/backend protocol crates (drivers/protocols/*).
 FUZZ_PROTOCOLS := vled
 FUZZ_DIRS := $(addprefix hypervisor/crates/,$(FUZZ_CRATES)) $(addprefix drivers/protocols/,$(FUZZ_PROTOCOLS))
 
 fuzz: setup
 	@set -e; for dir in $(FUZZ_DIRS); do \
-		crate=$${dir##*/}; script=$$dir/fuzz/run.sh; \
-		echo "fuzz: $$crate, $(FUZZ_SECONDS) s"; \
-		case $$crate in \
-			xenstore) env -u CARGO_TARGET_DIR -u CARGO_BUILD_TARGET_DIR $$script $(FUZZ_SECONDS);; \
-			*) env -u CARGO_TARGET_DIR -u CARGO_BUILD_TARGET_DIR $$script '' $(FUZZ_SECONDS);; \
-		esac; \
+		echo "fuzz: $${dir##*/}, $(FUZZ_SECONDS) s"; \
+		env -u CARGO_TARGET_DIR -u CARGO_BUILD_TARGET_DIR $$dir/fuzz/run.sh '' $(FUZZ_SECONDS); \
 	done; echo "fuzz: $(notdir $(FUZZ_DIRS)): no crash in $(FUZZ_SECONDS) s each"
 
 test: all
