@@ -12,3 +12,7 @@
  */
 static const int KEXT_CONST_LED_RETAIN_AT_SHUTDOWN = LED_RETAIN_AT_SHUTDOWN;
 static const int KEXT_CONST_LED_REJECT_NAME_CONFLICT = LED_REJECT_NAME_CONFLICT;
+
+/* Xen paravirtual devices: xenbus drivers, xenstore access, shared rings, event channels. */
+#include <xen/xenbus.h>
+#include <xen/events.h>
