@@ -273,8 +273,13 @@ macro_rules! adapter {
                     (*drv).otherend_changed = Some(otherend_changed_callback::<T>);
                     (*drv).remove = Some(remove_callback::<T>);
                 }
+                // The bus pins the driver's module while a device is bound (try_module_get in
+                // its probe), so a module could not be unloaded without unbinding its devices by
+                // hand first. It is given no module: unloading unregisters the driver, which
+                // unbinds every device (remove runs, the other end is told) before the code goes.
+                let _ = module;
                 // SAFETY: `reg` is a filled-in driver that stays pinned until `unregister`.
-                to_result(unsafe { bindings::$register(reg.get(), module.as_ptr(), name.as_char_ptr()) })
+                to_result(unsafe { bindings::$register(reg.get(), ptr::null_mut(), name.as_char_ptr()) })
             }
 
             unsafe fn unregister(reg: &Opaque<bindings::xenbus_driver>) {

@@ -408,6 +408,16 @@ impl Machine {
         anyhow::bail!("the serial input never reached {target}")
     }
 
+    /// Moves the serial input to `target` (as [`switch_input_to`](Self::switch_input_to)) whose
+    /// shell, of host `host`, is known to be up: Enter is pressed at once to get a fresh prompt
+    /// (rather than after a quiet console, as for a shell that may still be booting).
+    pub fn switch_to_shell(&mut self, target: &str, host: &str, timeout: Duration) -> Result<()> {
+        self.switch_input_to(target, timeout)?;
+        self.set_prompt(&shell::shell_prompt(host))?;
+        self.console.send(b"\n")?;
+        self.wait_for_prompt(timeout).map(drop)
+    }
+
     /// Waits for the shell of host `host` (`dom0`, `domU`): its prompt becomes the prompt, and
     /// Enter is pressed whenever the console stays quiet (or init asks for it). Returns how long
     /// after the launch the prompt first appeared. The shell is ready for [`shell`](Self::shell)

@@ -1,0 +1,131 @@
+//! Paravirtual LEDs under churn: either side unloaded and loaded again, in turn, fifty times;
+//! a hundred thousand writes from domU.
+
+use anyhow::{ensure, Context, Result};
+use reptar_tests::{LaunchOptions, Machine, SHELL_TIMEOUT};
+
+fn to_domu(m: &mut Machine) -> Result<()> {
+    m.switch_to_shell("DOM1", "domU", SHELL_TIMEOUT)
+}
+
+fn to_dom0(m: &mut Machine) -> Result<()> {
+    m.switch_to_shell("DOM0", "dom0", SHELL_TIMEOUT)
+}
+
+/// Waits (in domU) until its vled frontend is connected to the backend.
+fn wait_connected(m: &mut Machine) -> Result<()> {
+    for _ in 0..100 {
+        if m.shell("cat /sys/bus/xen/devices/vled-0/state 2>/dev/null || echo none", SHELL_TIMEOUT)? == "Connected" {
+            return Ok(());
+        }
+        m.shell("sleep 0.05", SHELL_TIMEOUT)?;
+    }
+    anyhow::bail!("domU's vled frontend never connected")
+}
+
+/// The monitor's counters that must come back: (dom0's event channels, domU's event channels,
+/// dom0's mappings held, domU's grants in use by others).
+fn counters(m: &mut Machine) -> Result<[u64; 4]> {
+    m.switch_input_to("Xen", SHELL_TIMEOUT)?;
+    let mark = m.mark();
+    m.send("doms\r")?;
+    let mut values = [0; 4];
+    for (i, domain) in ["dom0", "domU1"].iter().enumerate() {
+        let found = m.expect_since(
+            mark,
+            &format!(r"\(XEN\) {domain} \(id \d\):.*\r?\n(?:\(XEN\)   (?:v\d|memory).*\r?\n)*\(XEN\)   event channels: (\d+) in use.*\r?\n\(XEN\)   grants: table \d+/\d+ frames, (\d+) granted pages in use by others, (\d+) mappings held"),
+            SHELL_TIMEOUT,
+        )?;
+        let field = |n| -> Result<u64> { Ok(found.get(n).context("counter")?.parse()?) };
+        values[i] = field(1)?;
+        if i == 0 {
+            values[2] = field(3)?;
+        } else {
+            values[3] = field(2)?;
+        }
+    }
+    Ok(values)
+}
+
+/// LED `led` switched from domU; the hypervisor must report it.
+fn write_and_check(m: &mut Machine, led: usize, on: bool) -> Result<()> {
+    let mark = m.mark();
+    m.shell(&format!("echo {} > /sys/class/leds/sp6_led{led}/brightness", on as u8), SHELL_TIMEOUT)?;
+    let state = if on { r"\*" } else { "o" };
+    let pattern = format!(r"^\(XEN\) LEDs: (?:\S ){{{led}}}{state}");
+    m.expect_since(mark, &pattern, SHELL_TIMEOUT).with_context(|| format!("LED {led} {} from domU", if on { "on" } else { "off" }))?;
+    Ok(())
+}
+
+#[test]
+fn fifty_reloads_alternating_frontend_and_backend() -> Result<()> {
+    let mut m = Machine::boot_to_dom0_shell(LaunchOptions::new("vled-cycles"))?;
+    m.shell("insmod /sp6.ko && insmod /vledback.ko", SHELL_TIMEOUT)?;
+    to_domu(&mut m)?;
+    m.shell("insmod /vledfront.ko", SHELL_TIMEOUT)?;
+    wait_connected(&mut m)?;
+    write_and_check(&mut m, 0, true)?;
+    let before = counters(&mut m)?;
+    to_domu(&mut m)?;
+    // What each LED is now: every write below changes one, so that the hypervisor reports it.
+    let mut lit = [true, false, false, false, false, false];
+    for cycle in 0..50 {
+        let led = cycle % 6;
+        if cycle % 2 == 0 {
+            m.shell("rmmod vledfront", SHELL_TIMEOUT).with_context(|| format!("cycle {cycle}: rmmod vledfront"))?;
+            m.shell("insmod /vledfront.ko", SHELL_TIMEOUT).with_context(|| format!("cycle {cycle}: insmod vledfront"))?;
+        } else {
+            to_dom0(&mut m)?;
+            m.shell("rmmod vledback", SHELL_TIMEOUT).with_context(|| format!("cycle {cycle}: rmmod vledback"))?;
+            to_domu(&mut m)?;
+            // With no backend a write fails (the LED keeps what it really is), and does not block.
+            let (_, status) = m.shell_status(&format!("echo {} > /sys/class/leds/sp6_led{led}/brightness", (!lit[led]) as u8), SHELL_TIMEOUT)?;
+            ensure!(status == 0 || status == 1, "cycle {cycle}: a write with no backend: status {status}");
+            to_dom0(&mut m)?;
+            m.shell("insmod /vledback.ko", SHELL_TIMEOUT).with_context(|| format!("cycle {cycle}: insmod vledback"))?;
+            to_domu(&mut m)?;
+        }
+        wait_connected(&mut m).with_context(|| format!("cycle {cycle}"))?;
+        lit[led] = !lit[led];
+        write_and_check(&mut m, led, lit[led]).with_context(|| format!("cycle {cycle}"))?;
+    }
+    // Connected again as at the start: nothing leaked.
+    let after = counters(&mut m)?;
+    ensure!(after == before, "after 50 reloads: event channels (dom0, domU), dom0's mappings, domU's granted pages {after:?}; before {before:?}");
+    to_dom0(&mut m)?;
+    let log = m.shell("dmesg", SHELL_TIMEOUT)?;
+    for trouble in ["WARNING:", "BUG:", "Oops"] {
+        ensure!(!log.contains(trouble), "'{trouble}' in dom0's kernel log:\n{log}");
+    }
+    Ok(())
+}
+
+#[test]
+fn a_hundred_thousand_writes_end_in_the_last_state() -> Result<()> {
+    let mut m = Machine::boot_to_dom0_shell(LaunchOptions::new("vled-writes"))?;
+    m.shell("insmod /sp6.ko && insmod /vledback.ko", SHELL_TIMEOUT)?;
+    to_domu(&mut m)?;
+    m.shell("insmod /vledfront.ko", SHELL_TIMEOUT)?;
+    wait_connected(&mut m)?;
+    // leds bench writes LED i % 6 with (i / 6) % 2: the last writes leave LEDs 0-3 off, 4-5 on.
+    let result = m.shell("leds bench 100000", std::time::Duration::from_secs(600))?;
+    ensure!(result.contains("100000 writes"), "bench: {result}");
+    m.shell("sleep 1", SHELL_TIMEOUT)?;
+    let domu = m.shell("leds", SHELL_TIMEOUT)?;
+    let expected = "sp6_led0 0\nsp6_led1 0\nsp6_led2 0\nsp6_led3 0\nsp6_led4 1\nsp6_led5 1";
+    ensure!(domu.replace("\r\n", "\n") == expected, "domU's LEDs after the writes:\n{domu}");
+    m.switch_input_to("Xen", SHELL_TIMEOUT)?;
+    m.send("leds\r")?;
+    m.expect(r"\(XEN\) LEDs: o o o o \* \* ", SHELL_TIMEOUT).context("the board's LEDs after the writes")?;
+    to_dom0(&mut m)?;
+    let dom0 = m.shell("leds", SHELL_TIMEOUT)?;
+    ensure!(dom0.replace("\r\n", "\n") == expected, "dom0's LEDs after domU's writes:\n{dom0}");
+    for (domain, host) in [("DOM0", "dom0"), ("DOM1", "domU")] {
+        m.switch_to_shell(domain, host, SHELL_TIMEOUT)?;
+        let log = m.shell("dmesg", SHELL_TIMEOUT)?;
+        for trouble in ["WARNING:", "BUG:", "Oops"] {
+            ensure!(!log.contains(trouble), "'{trouble}' in {host}'s kernel log:\n{log}");
+        }
+    }
+    Ok(())
+}
