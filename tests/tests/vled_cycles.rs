@@ -129,3 +129,37 @@ fn a_hundred_thousand_writes_end_in_the_last_state() -> Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn domu_restarts_under_a_connected_backend() -> Result<()> {
+    let mut m = Machine::boot_to_dom0_shell(LaunchOptions::new("vled-restart"))?;
+    m.shell("insmod /sp6.ko && insmod /vledback.ko", SHELL_TIMEOUT)?;
+    to_domu(&mut m)?;
+    m.shell("insmod /vledfront.ko", SHELL_TIMEOUT)?;
+    wait_connected(&mut m)?;
+    write_and_check(&mut m, 3, true)?;
+    let before = counters(&mut m)?;
+    for round in 0..3 {
+        // dom0's backend still maps domU's ring when domU goes: the restart waits for its unmap.
+        let mark = m.mark();
+        m.send("restart 1\r")?;
+        m.expect_since(mark, r"domU1 restarted from its boot configuration", SHELL_TIMEOUT).with_context(|| format!("restart {round}"))?;
+        m.expect_since(mark, r"^\[DOM-U\] Enter 'help' for a list of built-in commands", reptar_tests::BOOT_TIMEOUT)?;
+        to_domu(&mut m)?;
+        m.shell("insmod /vledfront.ko", SHELL_TIMEOUT)?;
+        wait_connected(&mut m).with_context(|| format!("after restart {round}"))?;
+        // The LED kept its state across the restart: the new frontend reads it back.
+        let back = m.shell("cat /sys/class/leds/sp6_led3/brightness", SHELL_TIMEOUT)?;
+        ensure!(back == "1", "LED 3 after restart {round}: {back:?}");
+        write_and_check(&mut m, 3, false)?;
+        write_and_check(&mut m, 3, true)?;
+        let after = counters(&mut m)?;
+        ensure!(after == before, "after restart {round}: {after:?}, before {before:?}");
+    }
+    to_dom0(&mut m)?;
+    let log = m.shell("dmesg", SHELL_TIMEOUT)?;
+    for trouble in ["WARNING:", "BUG:", "Oops"] {
+        ensure!(!log.contains(trouble), "'{trouble}' in dom0's kernel log:\n{log}");
+    }
+    Ok(())
+}

@@ -9,12 +9,13 @@
 //!
 //! Restart: a destroyed domain is rebuilt from its boot configuration (builder::rebuild_domu)
 //! and its vCPU 0 started. Not while another domain still maps one of its pages (a grant or a
-//! foreign mapping): the RAM would change under that mapping; the restart says so and can be
-//! asked again once they are unmapped.
+//! foreign mapping: dom0's backends unmap theirs when they see the domain's xenstore entries
+//! go): the RAM would change under that mapping, so the restart waits for the last unmap.
 
 use crate::arch::{percpu, timer};
 use crate::domain::{Domain, DomainState};
 use crate::println;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 /// How long the dying vCPUs have to stop, in seconds of the generic timer.
 const STOP_TIMEOUT_SECONDS: u64 = 2;
@@ -29,6 +30,10 @@ pub fn destroy(dom: &'static Domain) -> Result<(), &'static str> {
         return Err("dom0 cannot be destroyed: it is the board's domain");
     }
     match dom.state() {
+        DomainState::Destroyed if RESTART_PENDING[dom.id as usize].swap(false, Ordering::AcqRel) => {
+            println!("{}: its pending restart is cancelled", dom.name);
+            return Ok(());
+        }
         DomainState::Destroyed => return Err("already destroyed"),
         DomainState::Running => dom.set_state(DomainState::Dying),
         DomainState::Dying => {}
@@ -61,7 +66,17 @@ fn release(dom: &Domain) {
     println!("{} destroyed: {ports} event channel(s) closed; {foreign} of its granted pages still mapped by others", dom.name);
 }
 
+/// Domains whose restart waits for other domains to unmap their pages, by id.
+static RESTART_PENDING: [AtomicBool; crate::domain::MAX_DOMAINS] = [const { AtomicBool::new(false) }; crate::domain::MAX_DOMAINS];
+
+/// Pages of `dom` other domains still map (grants, foreign mappings).
+fn pages_mapped_by_others(dom: &Domain) -> usize {
+    crate::xen::grants::orphaned_mappings(dom.id) as usize + crate::xen::memory::foreign_maps_of(dom.id)
+}
+
 /// Rebuilds `dom` from its boot configuration and starts it (destroying it first if it runs).
+/// While other domains still map some of its pages (a backend that has not noticed yet), the
+/// restart waits: it goes ahead when the last of them is unmapped.
 pub fn restart(dom: &'static Domain) -> Result<(), alloc::string::String> {
     if dom.id == 0 {
         return Err("dom0 cannot be restarted: it is the board's domain".into());
@@ -69,10 +84,17 @@ pub fn restart(dom: &'static Domain) -> Result<(), alloc::string::String> {
     if dom.state() != DomainState::Destroyed {
         destroy(dom)?;
     }
-    let mapped = crate::xen::grants::orphaned_mappings(dom.id) as usize + crate::xen::memory::foreign_maps_of(dom.id);
+    let mapped = pages_mapped_by_others(dom);
     if mapped > 0 {
-        return Err(alloc::format!("{mapped} of its pages are still mapped by other domains: unmap them, then restart again"));
+        RESTART_PENDING[dom.id as usize].store(true, Ordering::Release);
+        println!("{}: restart waits until other domains unmap its last {mapped} page(s)", dom.name);
+        return Ok(());
     }
+    rebuild_and_start(dom)
+}
+
+fn rebuild_and_start(dom: &'static Domain) -> Result<(), alloc::string::String> {
+    RESTART_PENDING[dom.id as usize].store(false, Ordering::Release);
     let (vcpu, entry, dtb) = crate::builder::rebuild_domu(dom).map_err(|e| alloc::format!("cannot rebuild it: {e}"))?;
     vcpu.request_start(entry, dtb).map_err(|state| alloc::format!("its vCPU 0 is {state:?}"))?;
     dom.set_state(DomainState::Running);
@@ -83,6 +105,21 @@ pub fn restart(dom: &'static Domain) -> Result<(), alloc::string::String> {
     }
     println!("{} restarted from its boot configuration", dom.name);
     Ok(())
+}
+
+/// Another domain unmapped pages of others: a restart that waited for them goes ahead. Called
+/// with no lock held, at the end of the unmapping hypercall.
+pub fn resume_pending_restarts() {
+    for dom in crate::domain::all() {
+        if RESTART_PENDING[dom.id as usize].load(Ordering::Acquire)
+            && dom.state() == DomainState::Destroyed
+            && pages_mapped_by_others(dom) == 0
+        {
+            if let Err(error) = rebuild_and_start(dom) {
+                println!("{}: not restarted: {error}", dom.name);
+            }
+        }
+    }
 }
 
 /// Called on the way back to a guest: a vCPU of a dying domain stops here, and its physical

@@ -164,6 +164,9 @@ pub fn grant_table_op(op: GrantTableOp, mem: &CurrentVcpu) -> HypercallResult {
             return Ok(result);
         }
     }
+    if op.cmd == xen_gnttab::GNTTABOP_UNMAP_GRANT_REF || op.cmd == xen_gnttab::GNTTABOP_UNMAP_AND_REPLACE {
+        crate::lifecycle::resume_pending_restarts();
+    }
     Ok(0)
 }
 

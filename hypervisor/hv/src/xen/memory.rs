@@ -219,11 +219,16 @@ fn remove_from_physmap(domid: DomainId, gpfn: Gfn) -> HypercallResult {
     let (gfn, ipa) = (gpfn.get(), gpfn.addr());
     let mut foreign = FOREIGN.lock();
     if let Some(i) = foreign.iter().position(|m| m.mapper == dom.id && m.gfn == gfn) {
-        let mut stage2 = dom.stage2.lock();
-        if stage2.translate(&HeapTables, ipa).map(|t| t.output) == Some(foreign[i].page) {
-            stage2.unmap(&mut HeapTables, ipa, PAGE_SIZE).map_err(|_| Errno::ENOMEM)?;
+        {
+            let mut stage2 = dom.stage2.lock();
+            if stage2.translate(&HeapTables, ipa).map(|t| t.output) == Some(foreign[i].page) {
+                stage2.unmap(&mut HeapTables, ipa, PAGE_SIZE).map_err(|_| Errno::ENOMEM)?;
+            }
         }
         foreign.swap_remove(i);
+        drop(foreign);
+        // With no lock held: a rebuild notifies domains, which reaches their memory.
+        crate::lifecycle::resume_pending_restarts();
         return Ok(0);
     }
     drop(foreign);
