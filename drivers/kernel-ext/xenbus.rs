@@ -471,10 +471,10 @@ unsafe impl Sync for MappedPage {}
 
 /// What an event channel's notifications run: called in a kernel thread, may sleep.
 pub trait EventHandler: Send + Sync + 'static {
-    /// The other end notified; `events` notifies it back. Returns whether there was work
-    /// (false: a spurious event, which Xen's late-EOI accounting counts against a flooding
+    /// The other end of `dev` notified; `events` notifies it back. Returns whether there was
+    /// work (false: a spurious event, which Xen's late-EOI accounting counts against a flooding
     /// frontend).
-    fn handle_event(&self, events: &Notifier) -> bool;
+    fn handle_event(&self, dev: &Device, events: &Notifier) -> bool;
 }
 
 /// Notifies the other end of an [`EventChannel`], from its handler.
@@ -495,13 +495,16 @@ impl Notifier {
 }
 
 /// An event channel to the other end, bound to an IRQ whose thread runs `T`; unbound (and the
-/// channel closed) when dropped.
+/// channel closed) when dropped. It belongs in the device's data: it must be dropped by the
+/// device's remove at the latest (its handler is given the device).
 ///
 /// # Invariants
 ///
-/// `irq` is bound to the channel with our handlers and `handler` as their cookie until drop.
+/// `irq` is bound to the channel with our handlers and `handler` as their cookie until drop;
+/// `dev` is the bound device it was made for.
 #[pin_data(PinnedDrop)]
 pub struct EventChannel<T: EventHandler> {
+    dev: *mut bindings::xenbus_device,
     irq: u32,
     port: u32,
     lateeoi: bool,
@@ -528,7 +531,7 @@ impl<T: EventHandler> EventChannel<T> {
             *irq_slot = (irq as u32, port);
             Ok(())
         };
-        Self::bound(bind, name, false, handler)
+        Self::bound(xdev, bind, name, false, handler)
     }
 
     /// Backend: binds the channel `remote_port` of `dev`'s other end, with late EOI.
@@ -543,10 +546,11 @@ impl<T: EventHandler> EventChannel<T> {
             *irq_slot = (irq as u32, remote_port);
             Ok(())
         };
-        Self::bound(bind, name, true, handler)
+        Self::bound(xdev, bind, name, true, handler)
     }
 
     fn bound(
+        xdev: *mut bindings::xenbus_device,
         bind: impl FnOnce(&mut (u32, u32)) -> Result,
         name: &'static CStr,
         lateeoi: bool,
@@ -565,6 +569,7 @@ impl<T: EventHandler> EventChannel<T> {
             let (irq, port) = irq_port;
             // SAFETY: The fields are ours to write.
             unsafe {
+                ptr::addr_of_mut!((*slot).dev).write(xdev);
                 ptr::addr_of_mut!((*slot).irq).write(irq);
                 ptr::addr_of_mut!((*slot).port).write(port);
                 ptr::addr_of_mut!((*slot).lateeoi).write(lateeoi);
@@ -606,7 +611,10 @@ impl<T: EventHandler> EventChannel<T> {
         // SAFETY: The cookie is the pinned `Self` given to `request_threaded_irq`, valid until
         // drop frees the IRQ (which waits for this thread).
         let this = unsafe { &*cookie.cast::<Self>() };
-        let work = this.handler.handle_event(&Notifier { irq: this.irq });
+        // SAFETY: The device outlives the channel (type invariant: dropped by its remove at the
+        // latest, which waits for this thread).
+        let dev = unsafe { Device::from_raw(this.dev) };
+        let work = this.handler.handle_event(dev, &Notifier { irq: this.irq });
         if this.lateeoi {
             let flags = if work { 0 } else { bindings::XEN_EOI_FLAG_SPURIOUS };
             // SAFETY: A late-EOI IRQ of ours, its event handled.
@@ -615,6 +623,12 @@ impl<T: EventHandler> EventChannel<T> {
         bindings::irqreturn::IRQ_HANDLED
     }
 }
+
+// SAFETY: The device pointer is only used by the handler thread, for the bus's functions,
+// which take any thread; the rest is `T`'s, which is `Send + Sync`.
+unsafe impl<T: EventHandler> Send for EventChannel<T> {}
+// SAFETY: As above; `&EventChannel` only notifies, which any thread may do.
+unsafe impl<T: EventHandler> Sync for EventChannel<T> {}
 
 #[pinned_drop]
 impl<T: EventHandler> PinnedDrop for EventChannel<T> {

@@ -93,7 +93,7 @@ fn apply(request: &Request) -> Result<u32, Status> {
 }
 
 impl EventHandler for RingServer {
-    fn handle_event(&self, events: &Notifier) -> bool {
+    fn handle_event(&self, dev: &xenbus::Device, events: &Notifier) -> bool {
         let mut served = self.ring.lock();
         if served.dead {
             return false;
@@ -106,7 +106,7 @@ impl EventHandler for RingServer {
                 apply(request).inspect_err(|status| {
                     *bad_requests += 1;
                     if *bad_requests <= BAD_REQUESTS_LOGGED {
-                        pr_warn!("vledback: dom{domid}: request {} (led {}, brightness {}): {}\n", request.id, request.led, request.brightness, status.name());
+                        pr_warn!("dom{domid}: request {} (led {}, brightness {}): {}\n", request.id, request.led, request.brightness, status.name());
                     }
                 })
             });
@@ -121,8 +121,10 @@ impl EventHandler for RingServer {
                     }
                 }
                 Err(error) => {
-                    pr_err!("vledback: dom{}: ring broken ({error:?}): no longer served\n", self.domid);
+                    pr_err!("dom{}: ring broken ({error:?}): no longer served\n", self.domid);
                     served.dead = true;
+                    // The protocol's answer to a broken ring: the device goes to Closing.
+                    dev.fatal(EIO, c"the frontend broke the ring");
                     break;
                 }
             }

@@ -92,7 +92,7 @@ impl Shared {
                         if answered == id {
                             up.answer = None;
                             return outcome.map_err(|status| {
-                                pr_warn!("vledfront: LED {}: the backend answered {}\n", command.led(), status.name());
+                                pr_warn!("LED {}: the backend answered {}\n", command.led(), status.name());
                                 EIO
                             });
                         }
@@ -102,7 +102,7 @@ impl Shared {
             if let kernel::sync::CondVarTimeoutResult::Timeout =
                 self.answered.wait_interruptible_timeout(&mut link, msecs_to_jiffies(ANSWER_TIMEOUT_MS))
             {
-                pr_warn!("vledfront: LED {}: no answer from the backend\n", command.led());
+                pr_warn!("LED {}: no answer from the backend\n", command.led());
                 return Err(ETIMEDOUT);
             }
         }
@@ -122,7 +122,7 @@ struct Answers {
 }
 
 impl EventHandler for Answers {
-    fn handle_event(&self, _events: &Notifier) -> bool {
+    fn handle_event(&self, _dev: &xenbus::Device, _events: &Notifier) -> bool {
         let mut link = self.shared.link.lock();
         let Some(up) = &mut *link else { return false };
         let mut any = false;
@@ -137,7 +137,7 @@ impl EventHandler for Answers {
                     any = true;
                 }
                 Ok(Some(Reply::Mismatched { request, .. })) => {
-                    pr_warn!("vledfront: dom{}: an answer to request {} does not match it\n", self.shared.domid, request.id);
+                    pr_warn!("dom{}: an answer to request {} does not match it\n", self.shared.domid, request.id);
                     up.answer = Some((request.id, Err(vled::Status::BadRequest)));
                     any = true;
                 }
@@ -146,7 +146,7 @@ impl EventHandler for Answers {
                     _ => break,
                 },
                 Err(error) => {
-                    pr_err!("vledfront: dom{}: ring broken ({error:?})\n", self.shared.domid);
+                    pr_err!("dom{}: ring broken ({error:?})\n", self.shared.domid);
                     break;
                 }
             }

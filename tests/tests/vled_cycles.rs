@@ -163,3 +163,30 @@ fn domu_restarts_under_a_connected_backend() -> Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn requests_fail_with_a_status_while_dom0s_leds_are_gone() -> Result<()> {
+    let mut m = Machine::boot_to_dom0_shell(LaunchOptions::new("vled-no-sp6"))?;
+    m.shell("insmod /sp6.ko && insmod /vledback.ko", SHELL_TIMEOUT)?;
+    to_domu(&mut m)?;
+    m.shell("insmod /vledfront.ko", SHELL_TIMEOUT)?;
+    wait_connected(&mut m)?;
+    write_and_check(&mut m, 1, true)?;
+    // dom0's LED driver goes: domU's writes are answered UNAVAILABLE, at once.
+    to_dom0(&mut m)?;
+    m.shell("rmmod sp6", SHELL_TIMEOUT)?;
+    to_domu(&mut m)?;
+    m.shell("echo 0 > /sys/class/leds/sp6_led1/brightness; sleep 0.5", SHELL_TIMEOUT)?;
+    let back = m.shell("cat /sys/class/leds/sp6_led1/brightness", SHELL_TIMEOUT)?;
+    ensure!(back == "1", "domU's LED 1 reads {back:?} after a write that failed (it is still on)");
+    let log = m.shell("dmesg | grep vledfront", SHELL_TIMEOUT)?;
+    ensure!(log.contains("LED 1: the backend answered LED unavailable"), "domU's log: {log}");
+    to_dom0(&mut m)?;
+    let log = m.shell("dmesg | grep vledback", SHELL_TIMEOUT)?;
+    ensure!(log.contains("LED unavailable"), "dom0's log: {log}");
+    // Back again: requests work.
+    m.shell("insmod /sp6.ko", SHELL_TIMEOUT)?;
+    to_domu(&mut m)?;
+    write_and_check(&mut m, 2, true)?;
+    Ok(())
+}

@@ -83,7 +83,45 @@ fn run(settings: Settings) -> Result<()> {
         runs.join(", ")
     );
     board_latencies(settings.samples, settings.icount)?;
-    event_channel_round_trip(settings.icount)
+    event_channel_round_trip(settings.icount)?;
+    paravirtual_leds(1000, settings.icount)
+}
+
+/// vled: a brightness write in domU (through vledfront, the ring, vledback and sp6.ko) to the
+/// hypervisor's LED register, median and p99 of `samples`; and domU's LED writes per second.
+fn paravirtual_leds(samples: usize, icount: bool) -> Result<()> {
+    let mut options = LaunchOptions::new("bench-vled");
+    if icount {
+        options = options.icount();
+    }
+    let mut m = Machine::boot_to_dom0_shell(options)?;
+    m.shell("insmod /sp6.ko && insmod /vledback.ko", SHELL_TIMEOUT)?;
+    m.switch_to_shell("DOM1", "domU", SHELL_TIMEOUT)?;
+    m.shell("insmod /vledfront.ko", SHELL_TIMEOUT)?;
+    for _ in 0..100 {
+        if m.shell("cat /sys/bus/xen/devices/vled-0/state", SHELL_TIMEOUT)? == "Connected" {
+            break;
+        }
+        m.shell("sleep 0.05", SHELL_TIMEOUT)?;
+    }
+    // The LED core hands a write to its worker and returns: writes closer than the round trip
+    // would be merged (and some register changes never happen), so each gets 10 ms.
+    let mark = m.mark();
+    let output = m.shell(
+        &format!("i=0; while [ $i -lt {samples} ]; do leds set 0 $((i % 2 == 0)) --stamp; sleep 0.01; i=$((i+1)); done"),
+        Duration::from_secs(600),
+    )?;
+    let hz = frequency(&output).context("no counter frequency from domU")?;
+    let guest = stamps(&output);
+    let hypervisor: Vec<u64> = m.output_since(mark).lines().filter(|l| l.starts_with("(XEN) LEDs:")).flat_map(stamps).collect();
+    let led: Vec<u64> = guest.iter().zip(&hypervisor).map(|(g, h)| h.saturating_sub(*g)).collect();
+    report("LED write in domU (vled) -> hypervisor LED register", led, hz);
+    let rate = m.shell("leds bench 10000", Duration::from_secs(600))?;
+    println!("LED writes from domU user space (vled): {}", rate.lines().find(|l| l.contains("writes/s")).unwrap_or(&rate).trim());
+    m.switch_to_shell("DOM0", "dom0", SHELL_TIMEOUT)?;
+    m.send_line("poweroff -f")?;
+    let _ = m.wait_exit(EXIT_TIMEOUT);
+    Ok(())
 }
 
 /// Event-channel round trip dom0 -> domU -> dom0, median of 10,000 (dom0's `evtchn ping`
