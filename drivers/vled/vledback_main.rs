@@ -119,6 +119,14 @@ impl EventHandler for RingServer {
                     if !pass.more {
                         break;
                     }
+                    // More came meanwhile, with no event for them: another pass. The IRQ thread
+                    // is preemptible (the kernel is built with PREEMPTION) and the lock is
+                    // dropped between passes, so a flooding frontend cannot starve dom0.
+                    drop(served);
+                    served = self.ring.lock();
+                    if served.dead {
+                        break;
+                    }
                 }
                 Err(error) => {
                     pr_err!("dom{}: ring broken ({error:?}): no longer served\n", self.domid);
