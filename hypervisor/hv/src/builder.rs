@@ -12,12 +12,12 @@ use boot_info::cmdline;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
-use boot_info::guest_dt::{self, DeviceNode, GuestDtConfig, PropValue};
+use boot_info::guest_dt::{self, DeviceNode, GuestDtConfig, PropValue, SimpleFramebuffer};
 use crate::vconsole::VirtualUart;
 use vgic::{Config as VgicConfig, Vgic};
 use boot_info::host_dt::{self, BootInfo, DomainConfig};
 use boot_info::image::ImageHeader;
-use boot_info::layout::{self, DomainPlan, DomainRequest, KernelInfo, LayoutInput};
+use boot_info::layout::{self, DomainPlan, DomainRequest, KernelInfo, LayoutInput, Reservation};
 use boot_info::MemRange;
 use core::convert::Infallible;
 use core::fmt;
@@ -138,6 +138,9 @@ pub fn boot(dtb_addr: usize) -> Result<Infallible, BootError> {
     for slot in &platform.virtio_mmio {
         devices.push(device_pages(&slot.reg));
     }
+    if let Some(fw_cfg) = &platform.fw_cfg {
+        devices.push(device_pages(fw_cfg));
+    }
     let el2_root = mmu::switch_to_final_map(&ram_regions, &devices)?;
     let redist_regions: Vec<(u64, u64)> = host_gic.redist.iter().map(|r| (r.base, r.size)).collect();
     gic::init_distributor(host_gic.dist.base as usize);
@@ -180,15 +183,32 @@ pub fn boot(dtb_addr: usize) -> Result<Infallible, BootError> {
         return Err(BootError::GuestDt(format!("{} domains, at most {} supported", configs.len(), domain::MAX_DOMAINS)));
     }
     let module_refs: Vec<(&str, MemRange)> = modules.iter().map(|(l, r)| (l.as_str(), *r)).collect();
-    let plans = layout::plan(&LayoutInput {
-        ram: &platform.ram,
-        hypervisor,
-        host_dtb: host_dtb_range,
-        modules: &module_refs,
-        domains: &requests,
-    })
+    // The display (QEMU's ramfb), if the board has one: its framebuffer is host RAM of no domain.
+    // The domains come first: without room for the framebuffer, the board has no display.
+    let mut display = crate::display::probe(platform.fw_cfg);
+    let framebuffer = [Reservation { label: "framebuffer", size: crate::display::FRAME_BYTES }];
+    let plan_all = |reservations| {
+        layout::plan_all(&LayoutInput {
+            ram: &platform.ram,
+            hypervisor,
+            host_dtb: host_dtb_range,
+            modules: &module_refs,
+            domains: &requests,
+            reservations,
+        })
+    };
+    let layout = match plan_all(if display.is_some() { &framebuffer } else { &[] }) {
+        Err(error @ layout::LayoutError::NoRoomToReserve { .. }) => {
+            println!("display: none ({error})");
+            display = None;
+            plan_all(&[])
+        }
+        other => other,
+    }
     .map_err(BootError::Layout)?;
-    print_layout(&info, hypervisor, host_dtb_range, &module_refs, &plans);
+    let plans = layout.domains;
+    print_layout(&info, hypervisor, host_dtb_range, &module_refs, &plans, &layout.reserved);
+    let framebuffer = display.zip(layout.reserved.first()).and_then(|(probe, block)| crate::display::start(probe, *block));
 
     // Physical CPUs: each domU's vCPU pinned where its node says (`reptar,pcpus`), else to the
     // last free CPUs; dom0 gets the others.
@@ -201,7 +221,7 @@ pub fn boot(dtb_addr: usize) -> Result<Infallible, BootError> {
         vtcr: stage2_config().vtcr_el2(mmu::pa_size()).map_err(|e| BootError::Cmdline(format!("stage 2: {e:?}")))?,
     });
 
-    let dom0 = build_guest(platform, configs[0], &plans[0], &pinning[0])?;
+    let dom0 = build_guest(platform, configs[0], &plans[0], &pinning[0], framebuffer)?;
     for (id, config) in configs.iter().enumerate().skip(1) {
         let domu = build_domu(platform, id as u16, config, &plans[id], &pinning[id])?;
         // Its vCPU 0 starts on its physical CPU as soon as that CPU comes up.
@@ -299,7 +319,14 @@ fn map_ram(stage2: &mut PageTable, plan: &DomainPlan) -> Result<(), BootError> {
 const VMID_SHIFT: u64 = 48;
 
 /// Writes the domain's device tree (with its `/hypervisor` node) into its RAM.
-fn write_device_tree(platform: &host_dt::Platform, config: &DomainConfig, plan: &DomainPlan, vcpu_mpidrs: &[u64], devices: &[DeviceNode<'_>]) -> Result<(), BootError> {
+fn write_device_tree(
+    platform: &host_dt::Platform,
+    config: &DomainConfig,
+    plan: &DomainPlan,
+    vcpu_mpidrs: &[u64],
+    devices: &[DeviceNode<'_>],
+    framebuffer: Option<SimpleFramebuffer<'_>>,
+) -> Result<(), BootError> {
     let tree = guest_dt::build_guest(&GuestDtConfig {
         platform,
         plan,
@@ -308,6 +335,7 @@ fn write_device_tree(platform: &host_dt::Platform, config: &DomainConfig, plan: 
         passthrough_uart: false,
         devices,
         xen: Some(crate::xen::dt_node()),
+        framebuffer,
     })
     .map_err(|e| BootError::GuestDt(format!("{}: {e}", config.name)))?;
     copy_into_guest(plan, plan.dtb_ipa.base, &tree);
@@ -361,7 +389,14 @@ fn bootargs(config: &DomainConfig) -> String {
     config.kernel.as_ref().and_then(|k| k.bootargs.clone()).or_else(|| config.bootargs.clone()).unwrap_or_default()
 }
 
-fn build_guest(platform: &host_dt::Platform, config: &DomainConfig, plan: &DomainPlan, pcpus: &[usize]) -> Result<&'static Domain, BootError> {
+/// Builds dom0; `framebuffer` is the display's, which it gets as a simple-framebuffer.
+fn build_guest(
+    platform: &host_dt::Platform,
+    config: &DomainConfig,
+    plan: &DomainPlan,
+    pcpus: &[usize],
+    framebuffer: Option<SimpleFramebuffer<'static>>,
+) -> Result<&'static Domain, BootError> {
     if pcpus.is_empty() {
         return Err(BootError::GuestDt("no physical CPU left for dom0".to_string()));
     }
@@ -413,8 +448,14 @@ fn build_guest(platform: &host_dt::Platform, config: &DomainConfig, plan: &Domai
             stdout: false,
         });
     }
-    write_device_tree(&dom0_platform, config, plan, &vcpu_mpidrs, &devices)?;
+    write_device_tree(&dom0_platform, config, plan, &vcpu_mpidrs, &devices, framebuffer)?;
     let dom0 = register_domain(0, config, plan, pcpus, &vcpu_mpidrs, vgic, mmio_regions, 32 + uart_interrupt[1])?;
+    if let Some(fb) = framebuffer {
+        // 1:1 like its RAM, Normal non-cacheable: what dom0 writes is in RAM, where ramfb reads.
+        let pixels = Attributes { mem: MemType::NormalNonCacheable, access: Access::RW };
+        let size = align_up(fb.reg.size, PAGE);
+        dom0.stage2.lock().map(&mut mmu::HeapTables, fb.reg.base, fb.reg.base, size, pixels)?;
+    }
     // The board's serial line is the hypervisor's: what the user types arrives by interrupt.
     if let [GIC_SPI, spi, _] = uart.interrupts[..] {
         crate::irq::register_handler(32 + spi, crate::console::handle_rx_interrupt);
@@ -504,7 +545,7 @@ fn write_domu_image(domu_platform: &host_dt::Platform, config: &DomainConfig, pl
     load_modules(config, plan, &domu_platform.ram)?;
     let uart_interrupt = [GIC_SPI, DOMU_UART_SPI, IRQ_TYPE_LEVEL_HIGH];
     let devices = [uart_node(MemRange::new(DOMU_UART_BASE, hv_console::vuart::REGION_SIZE), &uart_interrupt)];
-    write_device_tree(domu_platform, config, plan, vcpu_mpidrs, &devices)
+    write_device_tree(domu_platform, config, plan, vcpu_mpidrs, &devices, None)
 }
 
 /// Rebuilds a destroyed domU from its boot configuration: its RAM scrubbed and loaded again,
@@ -554,7 +595,7 @@ fn copy_into_guest(plan: &DomainPlan, ipa: u64, bytes: &[u8]) {
     cache::clean_for_guest_entry(host as usize, bytes.len());
 }
 
-fn print_layout(info: &BootInfo, hypervisor: MemRange, host_dtb: MemRange, modules: &[(&str, MemRange)], plans: &[DomainPlan]) {
+fn print_layout(info: &BootInfo, hypervisor: MemRange, host_dtb: MemRange, modules: &[(&str, MemRange)], plans: &[DomainPlan], reserved: &[MemRange]) {
     let mib = |r: &MemRange| r.size / MIB;
     println!("Memory layout:");
     for bank in &info.platform.ram {
@@ -576,5 +617,8 @@ fn print_layout(info: &BootInfo, hypervisor: MemRange, host_dtb: MemRange, modul
             println!("    initrd     {initrd}");
         }
         println!("    DTB        {}", plan.dtb_ipa);
+    }
+    for block in reserved {
+        println!("  framebuffer  {block} ({} MiB, the display's, dom0's at IPA = PA)", mib(block));
     }
 }

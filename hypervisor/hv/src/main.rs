@@ -14,6 +14,7 @@ mod arch;
 mod board;
 mod builder;
 mod console;
+mod display;
 mod domain;
 mod guest;
 mod heap;

@@ -3,7 +3,8 @@
 //! Dom0 sees only what the hypervisor gives it: its RAM, its vCPUs, PSCI over HVC (the
 //! hypervisor implements it), the GICv3 at the host's addresses (the hypervisor emulates
 //! the distributor and redistributors there), the architected timer, and optionally the
-//! host PL011 passed through. No PMU, no other device.
+//! host PL011 passed through, the devices of the board model ([`DeviceNode`]) and a
+//! framebuffer the display already shows ([`SimpleFramebuffer`]). No PMU, no other device.
 //!
 //! Interrupt specifiers are copied raw from the host tree: [`crate::host_dt::parse`] only
 //! accepts a GIC with 3 interrupt cells, the format this tree's GIC node declares.
@@ -47,7 +48,32 @@ pub struct GuestDtConfig<'a> {
     pub devices: &'a [DeviceNode<'a>],
     /// The `/hypervisor` node of a guest that talks to us as to Xen.
     pub xen: Option<XenNode>,
+    /// A framebuffer the display already scans out, as a `simple-framebuffer` node.
+    pub framebuffer: Option<SimpleFramebuffer<'a>>,
 }
+
+/// A framebuffer set up before the guest boots (Linux's simplefb or simpledrm drive it):
+/// Documentation/devicetree/bindings/display/simple-framebuffer.yaml. It is written as
+/// `/chosen/framebuffer@<base>`, where the binding wants it and where Linux creates its
+/// device first (drivers/of/platform.c); /chosen then gets `#address-cells = <2>`,
+/// `#size-cells = <2>` and an empty `ranges`, so that the `reg` translates 1:1. The memory
+/// must not be in the guest's RAM (its `memory` node): Linux maps it with ioremap_wc.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SimpleFramebuffer<'a> {
+    /// The pixels (IPA).
+    pub reg: MemRange,
+    /// Pixels per line.
+    pub width: u32,
+    /// Lines.
+    pub height: u32,
+    /// Bytes from a line to the next.
+    pub stride: u32,
+    /// The binding's pixel format name, e.g. [`FORMAT_X8R8G8B8`].
+    pub format: &'a str,
+}
+
+/// The simple-framebuffer name of DRM_FORMAT_XRGB8888 (32-bit pixels, red in bits 23:16).
+pub const FORMAT_X8R8G8B8: &str = "x8r8g8b8";
 
 /// What a Xen guest learns from `/hypervisor` (Linux's Documentation/devicetree/bindings/arm/xen.txt).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,6 +132,8 @@ pub enum GuestDtError {
     },
     /// UART passthrough was asked for but the platform has no PL011.
     NoUart,
+    /// The framebuffer's lines do not fit in its memory, or overlap the guest's RAM.
+    BadFramebuffer(String),
     /// The tree is larger than the room the plan reserves for it.
     TooLarge {
         /// Size of the tree.
@@ -127,6 +155,7 @@ impl fmt::Display for GuestDtError {
             GuestDtError::NoUart => {
                 f.write_str("UART passthrough to dom0 was requested but the platform has no PL011")
             }
+            GuestDtError::BadFramebuffer(why) => write!(f, "framebuffer: {why}"),
             GuestDtError::TooLarge { size, max } => write!(
                 f,
                 "dom0's device tree takes {size} bytes, more than the {max} reserved for it; \
@@ -164,6 +193,27 @@ fn clock_name(hz: u32) -> String {
     }
 }
 
+/// The lines fit in the memory, which does not wrap and is not guest RAM.
+fn check_framebuffer(fb: &SimpleFramebuffer<'_>, ram: MemRange) -> Result<(), GuestDtError> {
+    let bad = |why: String| Err(GuestDtError::BadFramebuffer(why));
+    let bytes_per_pixel = match fb.format {
+        "r5g6b5" | "x1r5g5b5" | "a1r5g5b5" | "r5g5b5a1" => 2,
+        "r8g8b8" => 3,
+        "x8r8g8b8" | "a8r8g8b8" | "x8b8g8r8" | "a8b8g8r8" | "x2r10g10b10" | "a2r10g10b10" => 4,
+        other => return bad(format!("unknown format \"{other}\"")),
+    };
+    if fb.width == 0 || fb.height == 0 || u64::from(fb.stride) < u64::from(fb.width) * bytes_per_pixel {
+        return bad(format!("{}x{} with a stride of {} bytes", fb.width, fb.height, fb.stride));
+    }
+    if fb.reg.end().is_none() || u64::from(fb.stride) * u64::from(fb.height) > fb.reg.size {
+        return bad(format!("{} lines of {} bytes do not fit in {}", fb.height, fb.stride, fb.reg));
+    }
+    if fb.reg.overlaps(&ram) {
+        return bad(format!("{} overlaps the guest's RAM {ram}", fb.reg));
+    }
+    Ok(())
+}
+
 /// Builds dom0's device tree (a DTB of at most `plan.dtb_ipa.size` bytes).
 pub fn build_guest(cfg: &GuestDtConfig<'_>) -> Result<Vec<u8>, GuestDtError> {
     if cfg.vcpu_mpidrs.is_empty() {
@@ -189,6 +239,9 @@ pub fn build_guest(cfg: &GuestDtConfig<'_>) -> Result<Vec<u8>, GuestDtError> {
     if cfg.devices.iter().any(|d| d.interrupts.len() % GIC_INTERRUPT_CELLS != 0) {
         return Err(GuestDtError::Fdt("an interrupt specifier is not 3 cells".to_string()));
     }
+    if let Some(fb) = &cfg.framebuffer {
+        check_framebuffer(fb, cfg.plan.ram_ipa)?;
+    }
     let uart_path = uart
         .map(|u| format!("/pl011@{:x}", u.reg.base))
         .or_else(|| cfg.devices.iter().find(|d| d.stdout).map(DeviceNode::path));
@@ -210,6 +263,19 @@ pub fn build_guest(cfg: &GuestDtConfig<'_>) -> Result<Vec<u8>, GuestDtError> {
         // Linux reads these as #address-cells wide; end is exclusive.
         fdt.property_u64("linux,initrd-start", initrd.base)?;
         fdt.property_u64("linux,initrd-end", initrd.base.saturating_add(initrd.size))?;
+    }
+    if let Some(fb) = &cfg.framebuffer {
+        fdt.property_u32("#address-cells", 2)?;
+        fdt.property_u32("#size-cells", 2)?;
+        fdt.property_null("ranges")?;
+        let node = fdt.begin_node(&format!("framebuffer@{:x}", fb.reg.base))?;
+        fdt.property_string("compatible", "simple-framebuffer")?;
+        fdt.property_array_u32("reg", &cells64(&[fb.reg.base, fb.reg.size]))?;
+        fdt.property_u32("width", fb.width)?;
+        fdt.property_u32("height", fb.height)?;
+        fdt.property_u32("stride", fb.stride)?;
+        fdt.property_string("format", fb.format)?;
+        fdt.end_node(node)?;
     }
     fdt.end_node(chosen)?;
 

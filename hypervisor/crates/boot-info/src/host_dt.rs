@@ -1,7 +1,7 @@
 //! The device tree QEMU hands the hypervisor: what the platform is and what to boot.
 //!
 //! The platform comes from the usual bindings of QEMU's virt machine (memory, cpus,
-//! arm,gic-v3, arm,armv8-timer, arm,pl011, arm,psci). The boot configuration comes from
+//! arm,gic-v3, arm,armv8-timer, arm,pl011, arm,psci, virtio,mmio, qemu,fw-cfg-mmio). The boot configuration comes from
 //! /chosen, in either of two dialects that may be mixed:
 //!
 //! * QEMU's `-device guest-loader`: `/chosen/module@<addr>` nodes with
@@ -107,7 +107,15 @@ pub struct Platform {
     /// virtio-mmio transports (`virtio,mmio`), in device-tree order: the hypervisor looks for
     /// its keyboard among them.
     pub virtio_mmio: Vec<VirtioMmio>,
+    /// QEMU's firmware configuration device (`qemu,fw-cfg-mmio`) registers, if present: the
+    /// hypervisor configures the ramfb display through it. At least [`FW_CFG_MIN_SIZE`]
+    /// bytes.
+    pub fw_cfg: Option<MemRange>,
 }
+
+/// The registers a `qemu,fw-cfg-mmio` window must hold: data (8 bytes), selector (2, padded
+/// to 8) and the 64-bit DMA address register (QEMU's docs/specs/fw_cfg.rst).
+pub const FW_CFG_MIN_SIZE: u64 = 0x18;
 
 /// A virtio-mmio transport slot.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -355,6 +363,7 @@ pub fn parse(dtb: &[u8]) -> Result<BootInfo, DtError> {
         uart: parse_uart(&tree)?,
         psci_method: parse_psci(&tree)?,
         virtio_mmio: parse_virtio_mmio(&tree)?,
+        fw_cfg: parse_fw_cfg(&tree)?,
     };
 
     let Some(chosen) = tree.find_path("/chosen") else {
@@ -762,6 +771,25 @@ fn parse_virtio_mmio(tree: &Tree<'_>) -> Result<Vec<VirtioMmio>, DtError> {
         transports.push(VirtioMmio { reg, interrupts: interrupt_cells(tree, node)?.unwrap_or_default() });
     }
     Ok(transports)
+}
+
+/// The first available `qemu,fw-cfg-mmio` node's register window.
+fn parse_fw_cfg(tree: &Tree<'_>) -> Result<Option<MemRange>, DtError> {
+    let Some(node) = tree
+        .nodes()
+        .find(|&n| is_available(tree, n) && has_compatible(tree, n, &["qemu,fw-cfg-mmio"]))
+    else {
+        return Ok(None);
+    };
+    match device_regions(tree, node)?.first() {
+        Some(&reg) if reg.size >= FW_CFG_MIN_SIZE => Ok(Some(reg)),
+        _ => Err(bad_property(
+            tree,
+            node,
+            "reg",
+            "a register window of at least 0x18 bytes (data, selector, DMA address)",
+        )),
+    }
 }
 
 /// The `clock-frequency` of the clock the UART names "uartclk" (or of its first clock).

@@ -23,6 +23,10 @@
 //!
 //! The initrd directly follows the kernel, which keeps both inside the 1 GiB aligned,
 //! 32 GiB window booting.rst requires of any guest smaller than 32 GiB.
+//!
+//! Host RAM the board itself needs (the framebuffer the display scans out) is reserved
+//! after the domains are placed, the same way (2 MiB aligned blocks, top-down first fit), so
+//! that no domain's RAM covers it and the domains land where they would without it.
 
 use alloc::format;
 use alloc::string::String;
@@ -57,6 +61,26 @@ pub struct LayoutInput<'a> {
     pub modules: &'a [(&'a str, MemRange)],
     /// The domains to place, in order.
     pub domains: &'a [DomainRequest],
+    /// Host RAM to set aside for no domain, placed after the domains, in order.
+    pub reservations: &'a [Reservation<'a>],
+}
+
+/// Host RAM the hypervisor sets aside (a framebuffer): in no domain's RAM block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reservation<'a> {
+    /// For messages ("framebuffer").
+    pub label: &'a str,
+    /// Bytes needed; the block is this rounded up to 2 MiB, 2 MiB aligned.
+    pub size: u64,
+}
+
+/// The whole plan: the domains, and the reservations in the order asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    /// One plan per domain, in order.
+    pub domains: Vec<DomainPlan>,
+    /// One block per [`Reservation`], in order: `size` bytes rounded up to 2 MiB.
+    pub reserved: Vec<MemRange>,
 }
 
 /// One domain to place.
@@ -179,6 +203,15 @@ pub enum LayoutError {
         /// The memory it was given (rounded up to 2 MiB).
         available: u64,
     },
+    /// No free block of host RAM is large enough for a reservation.
+    NoRoomToReserve {
+        /// The reservation's label.
+        label: String,
+        /// Size of the block it needs (rounded up to 2 MiB).
+        needed: u64,
+        /// The largest 2 MiB aligned block still free.
+        largest_free: u64,
+    },
     /// A domain's IPA base is not 2 MiB aligned.
     MisalignedIpaBase {
         /// The domain.
@@ -264,6 +297,17 @@ impl fmt::Display for LayoutError {
                 Bytes(*needed),
                 Bytes(MIN_FREE_GUEST_RAM)
             ),
+            LayoutError::NoRoomToReserve {
+                label,
+                needed,
+                largest_free,
+            } => write!(
+                f,
+                "no free RAM left for the {label}: it needs a block of {}, the largest free one \
+                 is {}; give the domains less memory or give QEMU more (-m)",
+                Bytes(*needed),
+                Bytes(*largest_free)
+            ),
             LayoutError::MisalignedIpaBase { domain, ipa_base } => write!(
                 f,
                 "the guest RAM base {ipa_base:#x} of {domain} is not 2 MiB aligned"
@@ -272,8 +316,14 @@ impl fmt::Display for LayoutError {
     }
 }
 
-/// Plans every domain, in order, or says why it cannot be done.
+/// Plans every domain, in order, or says why it cannot be done (the reservations are
+/// planned too, and their blocks dropped: see [`plan_all`]).
 pub fn plan(input: &LayoutInput<'_>) -> Result<Vec<DomainPlan>, LayoutError> {
+    plan_all(input).map(|layout| layout.domains)
+}
+
+/// Plans every domain, then every reservation, in order, or says why it cannot be done.
+pub fn plan_all(input: &LayoutInput<'_>) -> Result<Layout, LayoutError> {
     for bank in input.ram {
         check_range("RAM bank", *bank)?;
     }
@@ -329,7 +379,22 @@ pub fn plan(input: &LayoutInput<'_>) -> Result<Vec<DomainPlan>, LayoutError> {
     for domain in input.domains {
         plans.push(plan_domain(domain, &mut free)?);
     }
-    Ok(plans)
+    let mut reserved = Vec::new();
+    for reservation in input.reservations {
+        let no_room = |needed: u64, free: &[MemRange]| LayoutError::NoRoomToReserve {
+            label: String::from(reservation.label),
+            needed,
+            largest_free: largest_free_block(free),
+        };
+        let size = align_up(reservation.size, GUEST_RAM_ALIGN)
+            .ok_or_else(|| no_room(reservation.size, &free))?;
+        let block = take_block(&mut free, size).ok_or_else(|| no_room(size, &free))?;
+        reserved.push(block);
+    }
+    Ok(Layout {
+        domains: plans,
+        reserved,
+    })
 }
 
 fn check_range(label: &str, range: MemRange) -> Result<(), LayoutError> {

@@ -6,10 +6,11 @@
 //! * [`image`]: the header of an arm64 Linux `Image` (where the kernel goes, how much room it
 //!   needs);
 //! * [`host_dt`]: the device tree QEMU hands the hypervisor: the platform (RAM, CPUs, GICv3,
-//!   timer, UART, PSCI) and the boot configuration (dom0 and dom0less domUs, in QEMU
+//!   timer, UART, PSCI, virtio-mmio, fw_cfg) and the boot configuration (dom0 and dom0less domUs, in QEMU
 //!   guest-loader or Xen bindings);
-//! * [`layout`]: where each guest's RAM, kernel, initrd and device tree go;
-//! * [`guest_dt`]: the device tree dom0 boots with.
+//! * [`layout`]: where each guest's RAM, kernel, initrd and device tree go, and the host RAM
+//!   set aside for no domain (the framebuffer);
+//! * [`guest_dt`]: the device trees the guests boot with.
 //!
 //! The crate is `no_std` + `alloc`. No function panics on any input: every address
 //! computation is checked and every malformed input is an error that says what to fix.

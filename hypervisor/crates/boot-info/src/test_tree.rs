@@ -141,8 +141,8 @@ pub(crate) fn guest_loader_module(
 /// The essential nodes of QEMU's virt machine, in QEMU's order and with QEMU's values:
 /// 2 GiB of RAM at 0x4000_0000, two Cortex-A72, GICv3 with one redistributor region and an
 /// ITS, the architected timer, the PL011 at 0x0900_0000 with its 24 MHz clock, PSCI over
-/// SMC, and two guest-loader modules: a kernel at 0x4900_0000 with "console=hvc0" and an
-/// initrd at 0x4a00_0000, each 0x10_0000 bytes.
+/// SMC, fw_cfg at 0x0902_0000, and two guest-loader modules: a kernel at 0x4900_0000 with
+/// "console=hvc0" and an initrd at 0x4a00_0000, each 0x10_0000 bytes.
 pub(crate) fn qemu_virt() -> TestNode {
     let mut root = TestNode::new("");
     root.set_u32("interrupt-parent", &[GIC_PHANDLE])
@@ -242,6 +242,13 @@ pub(crate) fn qemu_virt() -> TestNode {
         .set("always-on", Vec::new())
         .set_strs("compatible", &["arm,armv8-timer", "arm,armv7-timer"]);
     root.add(timer);
+
+    let mut fw_cfg = TestNode::new("fw-cfg@9020000");
+    fw_cfg
+        .set("dma-coherent", Vec::new())
+        .set_u32("reg", &[0, 0x0902_0000, 0, 0x18])
+        .set_str("compatible", "qemu,fw-cfg-mmio");
+    root.add(fw_cfg);
 
     let mut clock = TestNode::new("apb-pclk");
     clock

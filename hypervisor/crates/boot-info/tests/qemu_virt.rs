@@ -38,6 +38,7 @@ fn platform_of_qemu_virt() {
         })
     );
     assert_eq!(p.psci_method.as_deref(), Some("smc"));
+    assert_eq!(p.fw_cfg, Some(MemRange::new(0x0902_0000, 0x18)));
 }
 
 #[test]
@@ -108,6 +109,7 @@ fn dom0_from_qemu_virt_end_to_end() {
         host_dtb: MemRange::new(0x4000_0000, QEMU_VIRT.len() as u64),
         modules: &modules,
         domains: &domains,
+        reservations: &[],
     })
     .unwrap();
     let dom0_plan = &plans[0];
@@ -132,6 +134,7 @@ fn dom0_from_qemu_virt_end_to_end() {
         passthrough_uart: true,
         devices: &[],
         xen: None,
+        framebuffer: None,
     })
     .unwrap();
 

@@ -22,3 +22,12 @@ pub fn clean_for_guest_entry(start: usize, len: usize) {
     // SAFETY: barriers and a whole-cache I-cache invalidation have no memory-safety effects.
     unsafe { core::arch::asm!("dsb sy", "ic ialluis", "dsb sy", "isb", options(nostack)) };
 }
+
+/// Orders memory accesses around a device's DMA: every store before it (a DMA descriptor, a
+/// buffer the device will read) is complete before any access after it (the MMIO write that
+/// starts the transfer), and what the device wrote is read only after it. Also a compiler
+/// barrier: memory whose address was handed to the device is not assumed unchanged across it.
+pub fn dma_barrier() {
+    // SAFETY: a barrier has no memory-safety effects.
+    unsafe { core::arch::asm!("dsb sy", options(nostack, preserves_flags)) };
+}

@@ -22,6 +22,7 @@ fn platform() -> Platform {
         }),
         psci_method: Some("smc".to_string()),
         virtio_mmio: Vec::new(),
+        fw_cfg: Some(MemRange::new(0x0902_0000, 0x18)),
     }
 }
 
@@ -52,6 +53,7 @@ fn build(
         passthrough_uart: uart,
         devices: &[],
         xen: None,
+        framebuffer: None,
     })
 }
 
@@ -317,6 +319,7 @@ fn errors() {
         passthrough_uart: false,
         devices: &[],
         xen: None,
+        framebuffer: None,
     });
     assert!(matches!(bad_args, Err(GuestDtError::Fdt(_))));
     let mut tiny = plan.clone();
@@ -334,6 +337,7 @@ fn errors() {
         passthrough_uart: false,
         devices: &[],
         xen: None,
+        framebuffer: None,
     });
     assert!(matches!(
         too_long,
@@ -350,8 +354,6 @@ fn errors() {
     }
 }
 
-/// dtc is the reference implementation: if it is installed, it must accept the tree
-/// without a warning.
 #[test]
 fn emulated_devices_and_their_console() {
     let platform = platform();
@@ -381,6 +383,7 @@ fn emulated_devices_and_their_console() {
             passthrough_uart: false,
             devices,
             xen: Some(XenNode { version: (4, 20), grant_table: MemRange::new(0x3800_0000, 0x100_0000), event_interrupt: [1, 15, 0xf08] }),
+            framebuffer: None,
         })
     };
     let dtb = build_with(&[sp6, uart]).unwrap();
@@ -401,12 +404,96 @@ fn emulated_devices_and_their_console() {
     assert!(build_with(&[DeviceNode { interrupts: &[0, 90], ..sp6 }]).is_err());
 }
 
+/// The REPTAR LCD's framebuffer, in host RAM below dom0's.
+const FRAMEBUFFER: SimpleFramebuffer<'static> = SimpleFramebuffer {
+    reg: MemRange::new(0x97e0_0000, 800 * 480 * 4),
+    width: 800,
+    height: 480,
+    stride: 3200,
+    format: FORMAT_X8R8G8B8,
+};
+
+fn build_with_framebuffer(fb: SimpleFramebuffer<'_>) -> Result<Vec<u8>, GuestDtError> {
+    build_guest(&GuestDtConfig {
+        platform: &platform(),
+        plan: &plan(),
+        bootargs: "console=hvc0",
+        vcpu_mpidrs: &[0, 1],
+        passthrough_uart: false,
+        devices: &[],
+        xen: None,
+        framebuffer: Some(fb),
+    })
+}
+
 #[test]
-fn dtc_accepts_the_tree() {
+fn simple_framebuffer_under_chosen() {
+    let dtb = build_with_framebuffer(FRAMEBUFFER).unwrap();
+    let fdt = fdt::Fdt::new(&dtb).unwrap();
+    let node = "/chosen/framebuffer@97e00000";
+    assert_eq!(strs(prop(&fdt, node, "compatible")), ["simple-framebuffer"]);
+    assert_eq!(be32(prop(&fdt, node, "reg")), [0, 0x97e0_0000, 0, 0x17_7000]);
+    assert_eq!(be32(prop(&fdt, node, "width")), [800]);
+    assert_eq!(be32(prop(&fdt, node, "height")), [480]);
+    assert_eq!(be32(prop(&fdt, node, "stride")), [3200]);
+    assert_eq!(strs(prop(&fdt, node, "format")), ["x8r8g8b8"]);
+    // Linux translates the reg through /chosen: it needs the cells and an empty ranges
+    // (1:1), not the root's defaults.
+    assert_eq!(be32(prop(&fdt, "/chosen", "#address-cells")), [2]);
+    assert_eq!(be32(prop(&fdt, "/chosen", "#size-cells")), [2]);
+    assert_eq!(prop(&fdt, "/chosen", "ranges"), b"");
+    // Not RAM: the memory node is dom0's RAM alone.
+    let regions: Vec<_> = fdt.memory().regions().map(|r| r.starting_address as u64).collect();
+    assert_eq!(regions, [0xa000_0000]);
+    // The rest of /chosen is as without it, and our own parser still reads the tree.
+    assert_eq!(strs(prop(&fdt, "/chosen", "bootargs")), ["console=hvc0"]);
+    let guest = crate::host_dt::parse(&dtb).unwrap();
+    assert_eq!(guest.platform.ram, [plan().ram_ipa]);
+    assert!(guest.dom0.is_none());
+    // Without one, /chosen has none of it.
+    let dtb = build(&platform(), &plan(), &[0, 1], false).unwrap();
+    let fdt = fdt::Fdt::new(&dtb).unwrap();
+    let chosen = fdt.find_node("/chosen").unwrap();
+    assert!(chosen.property("#address-cells").is_none());
+    assert_eq!(chosen.children().count(), 0);
+    dtc_check(&build_with_framebuffer(FRAMEBUFFER).unwrap());
+}
+
+#[test]
+fn framebuffer_errors() {
+    let bad = |fb| match build_with_framebuffer(fb) {
+        Err(GuestDtError::BadFramebuffer(why)) => why,
+        other => panic!("expected BadFramebuffer, got {other:?}"),
+    };
+    assert_eq!(
+        bad(SimpleFramebuffer { reg: MemRange::new(0xa000_0000, 0x20_0000), ..FRAMEBUFFER }),
+        "[0xa0000000..0xa0200000) overlaps the guest's RAM [0xa0000000..0xc0000000)"
+    );
+    assert_eq!(
+        bad(SimpleFramebuffer { height: 481, ..FRAMEBUFFER }),
+        "481 lines of 3200 bytes do not fit in [0x97e00000..0x97f77000)"
+    );
+    assert_eq!(
+        bad(SimpleFramebuffer { stride: 3199, ..FRAMEBUFFER }),
+        "800x480 with a stride of 3199 bytes"
+    );
+    assert_eq!(bad(SimpleFramebuffer { width: 0, ..FRAMEBUFFER }), "0x480 with a stride of 3200 bytes");
+    assert_eq!(bad(SimpleFramebuffer { format: "rgb", ..FRAMEBUFFER }), "unknown format \"rgb\"");
+    // 16-bit pixels need half the stride.
+    assert!(build_with_framebuffer(SimpleFramebuffer { stride: 1600, format: "r5g6b5", ..FRAMEBUFFER }).is_ok());
+    assert!(format!("{}", GuestDtError::BadFramebuffer("x".to_string())).starts_with("framebuffer: "));
+}
+
+/// dtc is the reference implementation: if it is installed, it must accept the tree
+/// without a warning.
+fn dtc_check(dtb: &[u8]) {
     use std::process::Command;
-    let dtb = build(&platform(), &plan(), &[0, 1], true).unwrap();
-    let path = std::env::temp_dir().join(format!("boot-info-dom0-{}.dtb", std::process::id()));
-    std::fs::write(&path, &dtb).unwrap();
+    let path = std::env::temp_dir().join(format!(
+        "boot-info-dom0-{}-{:?}.dtb",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    std::fs::write(&path, dtb).unwrap();
     let output = Command::new("dtc")
         .args(["-I", "dtb", "-O", "dts", "-o", "/dev/null"])
         .arg(&path)
@@ -422,6 +509,11 @@ fn dtc_accepts_the_tree() {
     }
 }
 
+#[test]
+fn dtc_accepts_the_tree() {
+    dtc_check(&build(&platform(), &plan(), &[0, 1], true).unwrap());
+}
+
 proptest! {
     /// Any set of distinct MPIDRs and any command line: the tree builds (or fails
     /// cleanly) and the fdt crate reads back the same CPUs and command line.
@@ -433,7 +525,7 @@ proptest! {
         let mpidrs: Vec<u64> = mpidrs.into_iter().collect();
         let platform = platform();
         let plan = plan();
-        let dtb = build_guest(&GuestDtConfig { platform: &platform, plan: &plan, bootargs: &bootargs, vcpu_mpidrs: &mpidrs, passthrough_uart: true, devices: &[], xen: None }).unwrap();
+        let dtb = build_guest(&GuestDtConfig { platform: &platform, plan: &plan, bootargs: &bootargs, vcpu_mpidrs: &mpidrs, passthrough_uart: true, devices: &[], xen: None, framebuffer: None }).unwrap();
         let fdt = fdt::Fdt::new(&dtb).unwrap();
         let wide = mpidrs.iter().any(|&m| m > u64::from(u32::MAX));
         let read: Vec<u64> = fdt.cpus().map(|cpu| {

@@ -441,6 +441,37 @@ fn psci() {
     );
 }
 
+#[test]
+fn fw_cfg() {
+    let fw_cfg = |result: Result<BootInfo, DtError>| result.unwrap().platform.fw_cfg;
+    assert_eq!(
+        fw_cfg(edited(|_| {})),
+        Some(MemRange::new(0x0902_0000, 0x18))
+    );
+    assert_eq!(fw_cfg(edited(|t| t.remove("/fw-cfg@9020000"))), None);
+    assert_eq!(
+        fw_cfg(set_string("/fw-cfg@9020000", "status", "disabled")),
+        None
+    );
+    // A larger window is fine; one without the DMA register, or none, is not.
+    assert_eq!(
+        fw_cfg(set_cells("/fw-cfg@9020000", "reg", &[0, 0x0902_0000, 0, 0x1000])),
+        Some(MemRange::new(0x0902_0000, 0x1000))
+    );
+    assert_eq!(
+        bad_property_of(set_cells("/fw-cfg@9020000", "reg", &[0, 0x0902_0000, 0, 0x10])),
+        ("/fw-cfg@9020000".to_string(), "reg")
+    );
+    assert!(matches!(
+        set_cells("/fw-cfg@9020000", "reg", &[]),
+        Err(DtError::MalformedReg { .. })
+    ));
+    assert!(matches!(
+        remove_property("/fw-cfg@9020000", "reg"),
+        Err(DtError::MissingProperty { property: "reg", .. })
+    ));
+}
+
 fn second_uart(t: &mut TestNode, status: Option<&str>) {
     let mut uart = t.at("/pl011@9000000").clone();
     uart.name = "pl011@9040000".to_string();

@@ -53,6 +53,7 @@ fn run(
         host_dtb: HOST_DTB,
         modules,
         domains,
+        reservations: &[],
     })
 }
 
@@ -127,6 +128,7 @@ fn guest_blocks_skip_reserved_ranges() {
             host_dtb: HOST_DTB,
             modules: &modules,
             domains: &domains,
+            reservations: &[],
         })
     };
     let plans = run3(2).unwrap();
@@ -160,6 +162,7 @@ fn ram_banks_are_merged_and_used_from_the_top() {
         host_dtb: HOST_DTB,
         modules: &modules,
         domains: &domains,
+        reservations: &[],
     })
     .unwrap();
     assert_eq!(plans[0].ram_pa, MemRange::new(0x6000_0000, 1536 * MIB));
@@ -178,6 +181,7 @@ fn unaligned_free_space_is_trimmed_to_2_mib() {
         host_dtb: MemRange::new(0x4000_2000, 0x1000),
         modules: &modules,
         domains: &[d],
+        reservations: &[],
     })
     .unwrap();
     let block = plans[0].ram_pa;
@@ -186,6 +190,82 @@ fn unaligned_free_space_is_trimmed_to_2_mib() {
         block.end(),
         Some(align_down(0x4000_1000 + 100 * MIB, GUEST_RAM_ALIGN))
     );
+}
+
+const FRAMEBUFFER: Reservation<'static> = Reservation {
+    label: "framebuffer",
+    size: 800 * 480 * 4,
+};
+
+#[test]
+fn framebuffer_is_reserved_below_the_domains() {
+    let modules = [
+        MODULES[0],
+        MODULES[1],
+        ("domU1 kernel", MemRange::new(0x4c00_0000, 20 * MIB)),
+    ];
+    let domains = [dom0(), domu("domU1", 0x4c00_0000, 128 * MIB)];
+    let input = |reservations| LayoutInput {
+        ram: &[RAM],
+        hypervisor: HYPERVISOR,
+        host_dtb: HOST_DTB,
+        modules: &modules,
+        domains: &domains,
+        reservations,
+    };
+    let layout = plan_all(&input(&[FRAMEBUFFER])).unwrap();
+    // The domains are where they are without it; the 1500 KiB framebuffer takes the next
+    // 2 MiB block down.
+    assert_eq!(layout.domains, plan(&input(&[])).unwrap());
+    assert_eq!(layout.domains[0].ram_pa.base, 0xa000_0000);
+    assert_eq!(layout.domains[1].ram_pa.base, 0x9800_0000);
+    assert_eq!(layout.reserved, [MemRange::new(0x97e0_0000, 2 * MIB)]);
+    // `plan` plans the reservation too (it can fail on it) but returns the domains only.
+    assert_eq!(plan(&input(&[FRAMEBUFFER])).unwrap(), layout.domains);
+    // Two reservations: one below the other; an empty one takes nothing.
+    let empty = Reservation { label: "nothing", size: 0 };
+    let layout = plan_all(&input(&[FRAMEBUFFER, empty, FRAMEBUFFER])).unwrap();
+    assert_eq!(layout.reserved[0], MemRange::new(0x97e0_0000, 2 * MIB));
+    assert!(layout.reserved[1].is_empty());
+    assert_eq!(layout.reserved[2], MemRange::new(0x97c0_0000, 2 * MIB));
+}
+
+#[test]
+fn reservation_without_room() {
+    // 96 MiB of RAM: the hypervisor and DTB at the bottom, a 90 MiB domain on top: no
+    // 2 MiB block is left for the framebuffer.
+    let ram = [MemRange::new(0x4000_0000, 96 * MIB)];
+    let hypervisor = MemRange::new(0x4000_0000, 4 * MIB);
+    let mut d = domu("a", 0x4040_0000, 90 * MIB);
+    d.kernel.module.size = MIB;
+    let modules = [("a kernel", d.kernel.module)];
+    let input = LayoutInput {
+        ram: &ram,
+        hypervisor,
+        host_dtb: MemRange::new(0x4000_0000, 0x1000),
+        modules: &modules,
+        domains: &[d],
+        reservations: &[FRAMEBUFFER],
+    };
+    let err = plan_all(&input).unwrap_err();
+    assert_eq!(
+        err,
+        LayoutError::NoRoomToReserve {
+            label: "framebuffer".to_string(),
+            needed: 2 * MIB,
+            largest_free: 0,
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "no free RAM left for the framebuffer: it needs a block of 2 MiB, the largest free one \
+         is 0 bytes; give the domains less memory or give QEMU more (-m)"
+    );
+    let huge = Reservation { label: "huge", size: u64::MAX };
+    assert!(matches!(
+        plan_all(&LayoutInput { reservations: &[huge], ..input }),
+        Err(LayoutError::NoRoomToReserve { .. })
+    ));
 }
 
 #[test]
@@ -274,7 +354,8 @@ fn invalid_ranges() {
             hypervisor: HYPERVISOR,
             host_dtb: HOST_DTB,
             modules: &[],
-            domains: &[]
+            domains: &[],
+            reservations: &[],
         }),
         Err(LayoutError::InvalidRange { .. })
     ));
@@ -610,6 +691,25 @@ fn check_plans(input: &LayoutInput<'_>, plans: &[DomainPlan]) -> Result<(), Test
     Ok(())
 }
 
+/// Reserved blocks are 2 MiB aligned, large enough, in RAM, and overlap nothing else.
+fn check_reserved(input: &LayoutInput<'_>, layout: &Layout) -> Result<(), TestCaseError> {
+    prop_assert_eq!(layout.reserved.len(), input.reservations.len());
+    let ram = coalesce(input.ram);
+    let mut taken: Vec<MemRange> = vec![input.hypervisor, input.host_dtb];
+    taken.extend(input.modules.iter().map(|m| m.1));
+    taken.extend(layout.domains.iter().map(|d| d.ram_pa));
+    for (block, reservation) in layout.reserved.iter().zip(input.reservations) {
+        prop_assert_eq!(block.base % GUEST_RAM_ALIGN, 0);
+        prop_assert!(block.size >= reservation.size);
+        prop_assert!(ram.iter().any(|bank| bank.contains_range(block)));
+        for other in &taken {
+            prop_assert!(!block.overlaps(other), "{:?} overlaps {:?}", block, other);
+        }
+        taken.push(*block);
+    }
+    Ok(())
+}
+
 proptest! {
     /// Plausible machines: when a plan comes out, guest blocks are aligned, inside RAM,
     /// disjoint from each other and from everything reserved, and each guest's kernel,
@@ -618,12 +718,20 @@ proptest! {
     fn plans_never_overlap((ram, host_dtb, hypervisor, modules, domains) in plausible_input()) {
         let labels = ["m0", "m1", "m2", "m3", "m4", "m5"];
         let modules: Vec<(&str, MemRange)> = labels.iter().copied().zip(modules).collect();
-        let input = LayoutInput { ram: &ram, hypervisor, host_dtb, modules: &modules, domains: &domains };
-        match plan(&input) {
-            Ok(plans) => check_plans(&input, &plans)?,
+        let input = LayoutInput { ram: &ram, hypervisor, host_dtb, modules: &modules, domains: &domains, reservations: &[FRAMEBUFFER] };
+        match plan_all(&input) {
+            Ok(layout) => {
+                check_plans(&input, &layout.domains)?;
+                check_reserved(&input, &layout)?;
+            }
             // The generator only makes valid modules: failures are about memory.
             Err(err) => prop_assert!(
-                matches!(err, LayoutError::NotEnoughMemory { .. } | LayoutError::TooLittleGuestMemory { .. }),
+                matches!(
+                    err,
+                    LayoutError::NotEnoughMemory { .. }
+                        | LayoutError::TooLittleGuestMemory { .. }
+                        | LayoutError::NoRoomToReserve { .. }
+                ),
                 "{:?}", err
             ),
         }
@@ -650,7 +758,7 @@ proptest! {
             })
             .collect();
         let modules: Vec<(&str, MemRange)> = modules.into_iter().map(|m| ("m", m)).collect();
-        let input = LayoutInput { ram: &ram, hypervisor, host_dtb, modules: &modules, domains: &domains };
+        let input = LayoutInput { ram: &ram, hypervisor, host_dtb, modules: &modules, domains: &domains, reservations: &[] };
         if let Ok(plans) = plan(&input) {
             check_plans(&input, &plans)?;
         }
