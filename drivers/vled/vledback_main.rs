@@ -19,10 +19,12 @@ use kernel::{
 pub mod kext;
 #[path = "../protocols/vled/src/ring.rs"]
 pub mod vled;
+mod shared_ring;
 mod dom0_leds;
 
-use kext::xenbus::{self, End, EventChannel, EventHandler, MappedPage, Notifier, SharedPage, State};
-use vled::{BackRing, BackendAction, Command, Request, SharedRing, Status, XenbusState};
+use kext::xenbus::{self, End, EventChannel, EventHandler, MappedPage, Notifier, State};
+use shared_ring::Ring;
+use vled::{BackRing, BackendAction, Command, Request, Status, XenbusState};
 
 /// The LEDs offered to every frontend, in order.
 const LED_NAMES: [&CStr; 6] = [c"sp6_led0", c"sp6_led1", c"sp6_led2", c"sp6_led3", c"sp6_led4", c"sp6_led5"];
@@ -54,27 +56,6 @@ struct Served {
     ring: BackRing,
     bad_requests: u32,
     dead: bool,
-}
-
-/// The mapped page as the protocol's ring memory.
-struct Ring<'a>(&'a SharedPage);
-
-impl SharedRing for Ring<'_> {
-    fn load_u32(&self, offset: usize) -> u32 {
-        self.0.load_u32(offset)
-    }
-    fn store_u32(&mut self, offset: usize, value: u32) {
-        self.0.store_u32(offset, value)
-    }
-    fn read(&self, offset: usize, buf: &mut [u8]) {
-        self.0.read(offset, buf)
-    }
-    fn write(&mut self, offset: usize, data: &[u8]) {
-        self.0.write(offset, data)
-    }
-    fn full_barrier(&self) {
-        self.0.full_barrier()
-    }
 }
 
 /// Applies one request to dom0's LED; its brightness afterwards, or the status to answer.

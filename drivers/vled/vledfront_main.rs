@@ -19,38 +19,19 @@ use kernel::{
 pub mod kext;
 #[path = "../protocols/vled/src/ring.rs"]
 pub mod vled;
+mod shared_ring;
 
 use kext::{
     led,
-    xenbus::{self, End, EventChannel, EventHandler, GrantedPage, Notifier, SharedPage, State},
+    xenbus::{self, End, EventChannel, EventHandler, GrantedPage, Notifier, State},
 };
-use vled::{Command, FrontRing, FrontendAction, Reply, SharedRing, XenbusState};
+use shared_ring::Ring;
+use vled::{Command, FrontRing, FrontendAction, Reply, XenbusState};
 
 /// How long a request waits for its answer.
 const ANSWER_TIMEOUT_MS: u32 = 1000;
 
 struct VledFront;
-
-/// The granted ring page as the protocol's ring memory.
-struct Ring<'a>(&'a SharedPage);
-
-impl SharedRing for Ring<'_> {
-    fn load_u32(&self, offset: usize) -> u32 {
-        self.0.load_u32(offset)
-    }
-    fn store_u32(&mut self, offset: usize, value: u32) {
-        self.0.store_u32(offset, value)
-    }
-    fn read(&self, offset: usize, buf: &mut [u8]) {
-        self.0.read(offset, buf)
-    }
-    fn write(&mut self, offset: usize, data: &[u8]) {
-        self.0.write(offset, data)
-    }
-    fn full_barrier(&self) {
-        self.0.full_barrier()
-    }
-}
 
 /// A connection to the backend: the ring and its answers.
 struct Link {

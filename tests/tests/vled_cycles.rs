@@ -12,6 +12,17 @@ fn to_dom0(m: &mut Machine) -> Result<()> {
     m.switch_to_shell("DOM0", "dom0", SHELL_TIMEOUT)
 }
 
+/// Both domains up, dom0 with sp6.ko and vledback.ko, domU with vledfront.ko connected; the
+/// console on domU's shell.
+fn connected(name: &str) -> Result<Machine> {
+    let mut m = Machine::boot_to_dom0_shell(LaunchOptions::new(name))?;
+    m.shell("insmod /sp6.ko && insmod /vledback.ko", SHELL_TIMEOUT)?;
+    to_domu(&mut m)?;
+    m.shell("insmod /vledfront.ko", SHELL_TIMEOUT)?;
+    wait_connected(&mut m)?;
+    Ok(m)
+}
+
 /// Waits (in domU) until its vled frontend is connected to the backend.
 fn wait_connected(m: &mut Machine) -> Result<()> {
     for _ in 0..100 {
@@ -59,11 +70,7 @@ fn write_and_check(m: &mut Machine, led: usize, on: bool) -> Result<()> {
 
 #[test]
 fn fifty_reloads_alternating_frontend_and_backend() -> Result<()> {
-    let mut m = Machine::boot_to_dom0_shell(LaunchOptions::new("vled-cycles"))?;
-    m.shell("insmod /sp6.ko && insmod /vledback.ko", SHELL_TIMEOUT)?;
-    to_domu(&mut m)?;
-    m.shell("insmod /vledfront.ko", SHELL_TIMEOUT)?;
-    wait_connected(&mut m)?;
+    let mut m = connected("vled-cycles")?;
     write_and_check(&mut m, 0, true)?;
     let before = counters(&mut m)?;
     to_domu(&mut m)?;
@@ -102,11 +109,7 @@ fn fifty_reloads_alternating_frontend_and_backend() -> Result<()> {
 
 #[test]
 fn a_hundred_thousand_writes_end_in_the_last_state() -> Result<()> {
-    let mut m = Machine::boot_to_dom0_shell(LaunchOptions::new("vled-writes"))?;
-    m.shell("insmod /sp6.ko && insmod /vledback.ko", SHELL_TIMEOUT)?;
-    to_domu(&mut m)?;
-    m.shell("insmod /vledfront.ko", SHELL_TIMEOUT)?;
-    wait_connected(&mut m)?;
+    let mut m = connected("vled-writes")?;
     // leds bench writes LED i % 6 with (i / 6) % 2: the last writes leave LEDs 0-3 off, 4-5 on.
     let result = m.shell("leds bench 100000", std::time::Duration::from_secs(600))?;
     ensure!(result.contains("100000 writes"), "bench: {result}");
@@ -132,11 +135,7 @@ fn a_hundred_thousand_writes_end_in_the_last_state() -> Result<()> {
 
 #[test]
 fn domu_restarts_under_a_connected_backend() -> Result<()> {
-    let mut m = Machine::boot_to_dom0_shell(LaunchOptions::new("vled-restart"))?;
-    m.shell("insmod /sp6.ko && insmod /vledback.ko", SHELL_TIMEOUT)?;
-    to_domu(&mut m)?;
-    m.shell("insmod /vledfront.ko", SHELL_TIMEOUT)?;
-    wait_connected(&mut m)?;
+    let mut m = connected("vled-restart")?;
     write_and_check(&mut m, 3, true)?;
     let before = counters(&mut m)?;
     for round in 0..3 {
@@ -166,11 +165,7 @@ fn domu_restarts_under_a_connected_backend() -> Result<()> {
 
 #[test]
 fn requests_fail_with_a_status_while_dom0s_leds_are_gone() -> Result<()> {
-    let mut m = Machine::boot_to_dom0_shell(LaunchOptions::new("vled-no-sp6"))?;
-    m.shell("insmod /sp6.ko && insmod /vledback.ko", SHELL_TIMEOUT)?;
-    to_domu(&mut m)?;
-    m.shell("insmod /vledfront.ko", SHELL_TIMEOUT)?;
-    wait_connected(&mut m)?;
+    let mut m = connected("vled-no-sp6")?;
     write_and_check(&mut m, 1, true)?;
     // dom0's LED driver goes: domU's writes are answered UNAVAILABLE, at once.
     to_dom0(&mut m)?;
