@@ -74,7 +74,7 @@ system-test: all
 FUZZ_SECONDS ?= 30
 FUZZ_CRATES := xen-evtchn xen-gnttab xen-hypercall xenstore
 # The frontend/backend protocol crates (drivers/protocols/*).
-FUZZ_PROTOCOLS := vled
+FUZZ_PROTOCOLS := vled kbdif fbif
 FUZZ_DIRS := $(addprefix hypervisor/crates/,$(FUZZ_CRATES)) $(addprefix drivers/protocols/,$(FUZZ_PROTOCOLS))
 
 fuzz: setup

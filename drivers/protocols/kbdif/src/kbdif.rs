@@ -1,0 +1,786 @@
+// SPDX-License-Identifier: MIT
+
+//! Xen's `vkbd` protocol (`include/xen/interface/io/kbdif.h`): xenstore keys, the shared page,
+//! the 40-byte events, the backend's producer of `in` events and the frontend's consumer, with
+//! the checks each side needs against the other (docs/protocols/kbdif.md).
+//!
+//! This one file is the whole protocol. It is plain `core` Rust without `unsafe`, so that both
+//! the host-tested crate `kbdif-protocol` (`drivers/protocols/kbdif/src/lib.rs`) and the kernel
+//! modules can compile it. A module includes it from its crate root with
+//!
+//! ```ignore
+//! #[path = "../protocols/kbdif/src/kbdif.rs"]
+//! pub mod kbdif;
+//! ```
+//!
+//! The shared page is only reached through [`SharedPage`], which the includer implements over
+//! its memory (the grant mapping in the backend, the page itself in the frontend, a buffer in
+//! tests). Every index read from it is checked before use, every event is copied out once and
+//! decoded from the copy, and no value on the page can make a call panic, touch memory outside
+//! the ring, or loop more than one ring's worth.
+//!
+//! Backend (dom0), for each input event it forwards:
+//!
+//! ```ignore
+//! let mut ring = kbdif::InProducer::attach(&page)?;       // at connection
+//! match ring.push(&mut page, &kbdif::InEvent::Key { pressed: true, keycode: 28 }) {
+//!     Ok(()) => evtchn.notify(),
+//!     Err(kbdif::PushError::Full) => { /* dropped: log (rate-limited) */ }
+//!     Err(kbdif::PushError::Invalid(e)) => { /* a bug of ours: not sent */ }
+//!     Err(kbdif::PushError::Ring(e)) => { /* hostile in_cons: xenbus_dev_fatal */ }
+//! }
+//! ```
+//!
+//! Frontend (domU), in its event handler: [`InConsumer::consume`], then notify the backend if
+//! it consumed anything (the backend may be waiting for room).
+
+use core::fmt;
+
+// ---------------------------------------------------------------------------------------------
+// Xenbus: device type and keys.
+// ---------------------------------------------------------------------------------------------
+
+/// The xenbus device type (`XENKBD_DRIVER_NAME`): frontends under `device/vkbd/<id>`, backends
+/// under `backend/vkbd/<frontend-domid>/<id>`.
+pub const DEVICE_TYPE: &str = "vkbd";
+
+/// Backend key `feature-disable-keyboard` (`XENKBD_FIELD_FEAT_DSBL_KEYBRD`): 1 = the frontend
+/// creates no keyboard. **Not written by our backend**: Linux's xen-kbdfront dereferences its
+/// keyboard device for every key that is not a pointer button, so with it set any key event
+/// crashes that frontend.
+pub const FIELD_FEAT_DSBL_KEYBRD: &str = "feature-disable-keyboard";
+/// Backend key `feature-disable-pointer` (`XENKBD_FIELD_FEAT_DSBL_POINTER`): 1 = no pointer.
+/// **Not written by our backend**: xen-kbdfront dereferences its pointer device for every key
+/// event, so with it set any key event crashes that frontend.
+pub const FIELD_FEAT_DSBL_POINTER: &str = "feature-disable-pointer";
+/// Backend key `feature-abs-pointer` (`XENKBD_FIELD_FEAT_ABS_POINTER`): 1 = the backend can
+/// send [`InEvent::Position`]. **Written by our backend** (1).
+pub const FIELD_FEAT_ABS_POINTER: &str = "feature-abs-pointer";
+/// Backend key `feature-raw-pointer` (`XENKBD_FIELD_FEAT_RAW_POINTER`): 1 = positions can be
+/// raw, 0 to 0x7fff. Not written by our backend; Linux never requests it.
+pub const FIELD_FEAT_RAW_POINTER: &str = "feature-raw-pointer";
+/// Backend key `feature-multi-touch` (`XENKBD_FIELD_FEAT_MTOUCH`). Not written by our backend.
+pub const FIELD_FEAT_MTOUCH: &str = "feature-multi-touch";
+/// Frontend key `request-abs-pointer` (`XENKBD_FIELD_REQ_ABS_POINTER`): 1 = send
+/// [`InEvent::Position`] rather than [`InEvent::Motion`]. Linux writes it when the backend
+/// offers `feature-abs-pointer`; our backend reads it at connection.
+pub const FIELD_REQ_ABS_POINTER: &str = "request-abs-pointer";
+/// Frontend key `request-raw-pointer` (`XENKBD_FIELD_REQ_RAW_POINTER`).
+pub const FIELD_REQ_RAW_POINTER: &str = "request-raw-pointer";
+/// Frontend key `request-multi-touch` (`XENKBD_FIELD_REQ_MTOUCH`).
+pub const FIELD_REQ_MTOUCH: &str = "request-multi-touch";
+/// Frontend key `page-gref` (`XENKBD_FIELD_RING_GREF`): grant reference of the shared page.
+/// What our backend maps.
+pub const FIELD_RING_GREF: &str = "page-gref";
+/// Frontend key `event-channel` (`XENKBD_FIELD_EVT_CHANNEL`): an unbound port toward the
+/// backend domain.
+pub const FIELD_EVT_CHANNEL: &str = "event-channel";
+/// Backend key `width` (`XENKBD_FIELD_WIDTH`): largest X of [`InEvent::Position`], in pixels.
+/// **Written by our backend** (the display's width).
+pub const FIELD_WIDTH: &str = "width";
+/// Backend key `height` (`XENKBD_FIELD_HEIGHT`): largest Y. **Written by our backend**.
+pub const FIELD_HEIGHT: &str = "height";
+/// Backend key `multi-touch-width` (`XENKBD_FIELD_MT_WIDTH`).
+pub const FIELD_MT_WIDTH: &str = "multi-touch-width";
+/// Backend key `multi-touch-height` (`XENKBD_FIELD_MT_HEIGHT`).
+pub const FIELD_MT_HEIGHT: &str = "multi-touch-height";
+/// Backend key `multi-touch-num-contacts` (`XENKBD_FIELD_MT_NUM_CONTACTS`).
+pub const FIELD_MT_NUM_CONTACTS: &str = "multi-touch-num-contacts";
+/// Backend key `unique-id` (`XENKBD_FIELD_UNIQUE_ID`).
+pub const FIELD_UNIQUE_ID: &str = "unique-id";
+/// Frontend key `page-ref` (`XENKBD_FIELD_RING_REF`, obsolete): the page's frame number.
+/// Linux still writes it; our backend ignores it (it maps `page-gref`).
+pub const FIELD_RING_REF: &str = "page-ref";
+
+/// The keys our backend writes, with their values, for a display of `width` x `height`
+/// pixels. Linux's xen-kbdfront reads them once, in its probe, which can run before the
+/// backend module is loaded: whoever creates the backend directory (here the hypervisor, at
+/// domain build) writes them too.
+pub const fn backend_keys(width: u32, height: u32) -> [(&'static str, u32); 3] {
+    [(FIELD_FEAT_ABS_POINTER, 1), (FIELD_WIDTH, width), (FIELD_HEIGHT, height)]
+}
+
+/// A decimal `u32` as xenstore holds numbers: digits only (no sign, no spaces), at most 10 of
+/// them, within `u32`.
+pub fn parse_uint(value: &[u8]) -> Option<u32> {
+    if value.is_empty() || value.len() > 10 {
+        return None;
+    }
+    let mut n: u32 = 0;
+    for &c in value {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(u32::from(c - b'0'))?;
+    }
+    Some(n)
+}
+
+/// A `feature-*` or `request-*` key: on iff present and a non-zero number (what Linux's
+/// `xenbus_read_unsigned(..., 0)` makes of it, minus its leniency about the format).
+pub fn feature_enabled(value: Option<&[u8]>) -> bool {
+    value.and_then(parse_uint).is_some_and(|n| n != 0)
+}
+
+/// `event-channel`: a port number, not 0 (Xen's invalid port).
+pub fn parse_event_channel(value: &[u8]) -> Option<u32> {
+    parse_uint(value).filter(|&p| p != 0)
+}
+
+/// `page-gref`: a grant reference (any `u32`; the grant map checks it).
+pub fn parse_grant_ref(value: &[u8]) -> Option<u32> {
+    parse_uint(value)
+}
+
+/// True if a frontend in xenbus state `state` has published its keys: Initialised (3) or
+/// Connected (4). Linux's xen-kbdfront switches to Connected as soon as it sees the backend's
+/// InitWait, so a backend in InitWait may never read Initialised: it connects on either.
+pub const fn frontend_ready(state: u32) -> bool {
+    matches!(state, 3 | 4)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Linux key codes (include/uapi/linux/input-event-codes.h).
+// ---------------------------------------------------------------------------------------------
+
+/// `KEY_ESC`, the first key xen-kbdfront's keyboard reports.
+pub const KEY_ESC: u32 = 1;
+/// `KEY_UNKNOWN`: keys `KEY_ESC..KEY_UNKNOWN` are on xen-kbdfront's keyboard.
+pub const KEY_UNKNOWN: u32 = 240;
+/// `BTN_LEFT`: buttons `BTN_LEFT..=BTN_TASK` are on xen-kbdfront's pointer.
+pub const BTN_LEFT: u32 = 0x110;
+/// `BTN_TASK`, the last pointer button.
+pub const BTN_TASK: u32 = 0x117;
+/// `KEY_OK`: keys `KEY_OK..KEY_MAX` are also on xen-kbdfront's keyboard.
+pub const KEY_OK: u32 = 0x160;
+/// `KEY_MAX`: the largest key code. xen-kbdfront tests a bit of a `KEY_CNT`-bit map with the
+/// key code without checking it, so a larger one reads past the map: [`InEvent::check`]
+/// refuses them.
+pub const KEY_MAX: u32 = 0x2ff;
+
+/// True if Linux's xen-kbdfront reports `keycode` (to its keyboard or its pointer). It logs
+/// "unhandled keycode" for any other, without rate limit: a backend sends only these.
+pub const fn linux_frontend_handles_key(keycode: u32) -> bool {
+    (keycode >= KEY_ESC && keycode < KEY_UNKNOWN)
+        || (keycode >= BTN_LEFT && keycode <= BTN_TASK)
+        || (keycode >= KEY_OK && keycode < KEY_MAX)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared page layout.
+// ---------------------------------------------------------------------------------------------
+
+/// Size of the shared page: one 4 KiB Xen page, whatever the guest's page size.
+pub const PAGE_SIZE: usize = 4096;
+/// `struct xenkbd_page`'s `in_cons`: written by the frontend.
+pub const IN_CONS_OFFSET: usize = 0;
+/// `in_prod`: written by the backend.
+pub const IN_PROD_OFFSET: usize = 4;
+/// `out_cons`: written by the backend (never: no out events are defined).
+pub const OUT_CONS_OFFSET: usize = 8;
+/// `out_prod`: written by the frontend (never, as above).
+pub const OUT_PROD_OFFSET: usize = 12;
+
+/// `XENKBD_IN_EVENT_SIZE`: every event is 40 bytes.
+pub const IN_EVENT_SIZE: usize = 40;
+/// `XENKBD_IN_RING_SIZE`: bytes of the in ring.
+pub const IN_RING_SIZE: usize = 2048;
+/// `XENKBD_IN_RING_LEN`: events in the in ring, 51. Not a power of two: see
+/// [`slot_reused_across_wrap`].
+pub const IN_RING_LEN: u32 = (IN_RING_SIZE / IN_EVENT_SIZE) as u32;
+/// `XENKBD_IN_RING_OFFS`: where the in ring starts in the page.
+pub const IN_RING_OFFS: usize = 1024;
+/// `XENKBD_OUT_EVENT_SIZE`.
+pub const OUT_EVENT_SIZE: usize = 40;
+/// `XENKBD_OUT_RING_SIZE`.
+pub const OUT_RING_SIZE: usize = 1024;
+/// `XENKBD_OUT_RING_LEN`: 25.
+pub const OUT_RING_LEN: u32 = (OUT_RING_SIZE / OUT_EVENT_SIZE) as u32;
+/// `XENKBD_OUT_RING_OFFS`: 3072, after the in ring.
+pub const OUT_RING_OFFS: usize = IN_RING_OFFS + IN_RING_SIZE;
+
+/// Byte offset in the page of the in event with ring index `idx` (`XENKBD_IN_RING_REF`: the
+/// index modulo [`IN_RING_LEN`]).
+pub const fn in_event_offset(idx: u32) -> usize {
+    IN_RING_OFFS + (idx % IN_RING_LEN) as usize * IN_EVENT_SIZE
+}
+
+/// Byte offset in the page of the out event with ring index `idx`.
+pub const fn out_event_offset(idx: u32) -> usize {
+    OUT_RING_OFFS + (idx % OUT_RING_LEN) as usize * OUT_EVENT_SIZE
+}
+
+/// True if the slot of index `prod` is the slot of one of the `used` indices before it
+/// (`prod - used .. prod`), for a ring of `len` slots.
+///
+/// The indices are `u32` counters used modulo `len`, and 2^32 is not a multiple of 51 or 25:
+/// at the wrap of the counter the slot sequence jumps. With `r = 2^32 mod len`, index
+/// `2^32 - t` sits in slot `(r - t) mod len`, so index `prod < r` shares its slot with the
+/// index `r` before it. Such an index is not free while that one is unconsumed, even with
+/// fewer than `len` events in the ring (for kbdif's in ring, `r` = 1: index 0 shares slot 0
+/// with index `u32::MAX`). Xen's and Linux's producers do not check this; ours do.
+pub const fn slot_reused_across_wrap(prod: u32, used: u32, len: u32) -> bool {
+    if len == 0 {
+        return false;
+    }
+    let r = ((1u64 << 32) % len as u64) as u32;
+    r != 0 && prod < r && r <= used
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events.
+// ---------------------------------------------------------------------------------------------
+
+/// `XENKBD_TYPE_MOTION`: relative pointer motion.
+pub const TYPE_MOTION: u8 = 1;
+/// `XENKBD_TYPE_RESERVED`: not an event.
+pub const TYPE_RESERVED: u8 = 2;
+/// `XENKBD_TYPE_KEY`: a key or a pointer button.
+pub const TYPE_KEY: u8 = 3;
+/// `XENKBD_TYPE_POS`: absolute pointer position.
+pub const TYPE_POS: u8 = 4;
+/// `XENKBD_TYPE_MTOUCH`: multi-touch.
+pub const TYPE_MTOUCH: u8 = 5;
+
+/// `XENKBD_MT_EV_DOWN`.
+pub const MT_EV_DOWN: u8 = 0;
+/// `XENKBD_MT_EV_UP`.
+pub const MT_EV_UP: u8 = 1;
+/// `XENKBD_MT_EV_MOTION`.
+pub const MT_EV_MOTION: u8 = 2;
+/// `XENKBD_MT_EV_SYN`.
+pub const MT_EV_SYN: u8 = 3;
+/// `XENKBD_MT_EV_SHAPE`.
+pub const MT_EV_SHAPE: u8 = 4;
+/// `XENKBD_MT_EV_ORIENT`.
+pub const MT_EV_ORIENT: u8 = 5;
+
+/// A multi-touch event's sub-event (`struct xenkbd_mtouch`'s `event_type` and union).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MtEvent {
+    /// `XENKBD_MT_EV_DOWN`: a new contact.
+    Down {
+        /// Absolute X, pixels.
+        abs_x: i32,
+        /// Absolute Y, pixels.
+        abs_y: i32,
+    },
+    /// `XENKBD_MT_EV_UP`: the contact is released.
+    Up,
+    /// `XENKBD_MT_EV_MOTION`: the contact moved.
+    Motion {
+        /// Absolute X, pixels.
+        abs_x: i32,
+        /// Absolute Y, pixels.
+        abs_y: i32,
+    },
+    /// `XENKBD_MT_EV_SYN`: end of a set of events.
+    Syn,
+    /// `XENKBD_MT_EV_SHAPE`: the contact's ellipse.
+    Shape {
+        /// Major axis, pixels.
+        major: u32,
+        /// Minor axis, pixels.
+        minor: u32,
+    },
+    /// `XENKBD_MT_EV_ORIENT`: the ellipse's orientation.
+    Orient {
+        /// Clockwise angle of the major axis from +Y, degrees, -180 to 180.
+        orientation: i16,
+    },
+    /// Any other `event_type` (frontends ignore it).
+    Other(u8),
+}
+
+/// An in event (`union xenkbd_in_event`), decoded. Every 40-byte pattern decodes to one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InEvent {
+    /// `XENKBD_TYPE_MOTION`: `type` at 0, `rel_x` at 4, `rel_y` at 8, `rel_z` at 12.
+    Motion {
+        /// Relative X motion.
+        rel_x: i32,
+        /// Relative Y motion.
+        rel_y: i32,
+        /// Wheel (Linux reports `-rel_z` as `REL_WHEEL`).
+        rel_z: i32,
+    },
+    /// `XENKBD_TYPE_KEY`: `type` at 0, `pressed` at 1, `keycode` at 4.
+    Key {
+        /// Pressed (1) or released (0); any non-zero byte decodes as pressed.
+        pressed: bool,
+        /// A Linux `KEY_*` or `BTN_*` code.
+        keycode: u32,
+    },
+    /// `XENKBD_TYPE_POS`: `type` at 0, `abs_x` at 4, `abs_y` at 8, `rel_z` at 12.
+    Position {
+        /// Absolute X, 0 to the backend's `width`.
+        abs_x: i32,
+        /// Absolute Y, 0 to the backend's `height`.
+        abs_y: i32,
+        /// Wheel.
+        rel_z: i32,
+    },
+    /// `XENKBD_TYPE_MTOUCH`: `type` at 0, `event_type` at 1, `contact_id` at 2, the union at 8
+    /// (`abs_x`/`major` at 8, `abs_y`/`minor` at 12, `orientation` at 8).
+    MultiTouch {
+        /// The contact, 0 to `multi-touch-num-contacts - 1`.
+        contact_id: u8,
+        /// What happened to it.
+        event: MtEvent,
+    },
+    /// Any other `type` (frontends ignore it).
+    Other(u8),
+}
+
+fn put_i32(b: &mut [u8; IN_EVENT_SIZE], at: usize, v: i32) {
+    b[at..at + 4].copy_from_slice(&v.to_le_bytes());
+}
+
+fn get_i32(b: &[u8; IN_EVENT_SIZE], at: usize) -> i32 {
+    i32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+impl InEvent {
+    /// The wire form: little-endian, every byte the event does not use (reserved) zero.
+    pub fn encode(&self) -> [u8; IN_EVENT_SIZE] {
+        let mut b = [0u8; IN_EVENT_SIZE];
+        match *self {
+            InEvent::Motion { rel_x, rel_y, rel_z } => {
+                b[0] = TYPE_MOTION;
+                put_i32(&mut b, 4, rel_x);
+                put_i32(&mut b, 8, rel_y);
+                put_i32(&mut b, 12, rel_z);
+            }
+            InEvent::Key { pressed, keycode } => {
+                b[0] = TYPE_KEY;
+                b[1] = u8::from(pressed);
+                b[4..8].copy_from_slice(&keycode.to_le_bytes());
+            }
+            InEvent::Position { abs_x, abs_y, rel_z } => {
+                b[0] = TYPE_POS;
+                put_i32(&mut b, 4, abs_x);
+                put_i32(&mut b, 8, abs_y);
+                put_i32(&mut b, 12, rel_z);
+            }
+            InEvent::MultiTouch { contact_id, event } => {
+                b[0] = TYPE_MTOUCH;
+                b[2] = contact_id;
+                b[1] = match event {
+                    MtEvent::Down { abs_x, abs_y } | MtEvent::Motion { abs_x, abs_y } => {
+                        put_i32(&mut b, 8, abs_x);
+                        put_i32(&mut b, 12, abs_y);
+                        if matches!(event, MtEvent::Down { .. }) {
+                            MT_EV_DOWN
+                        } else {
+                            MT_EV_MOTION
+                        }
+                    }
+                    MtEvent::Up => MT_EV_UP,
+                    MtEvent::Syn => MT_EV_SYN,
+                    MtEvent::Shape { major, minor } => {
+                        b[8..12].copy_from_slice(&major.to_le_bytes());
+                        b[12..16].copy_from_slice(&minor.to_le_bytes());
+                        MT_EV_SHAPE
+                    }
+                    MtEvent::Orient { orientation } => {
+                        b[8..10].copy_from_slice(&orientation.to_le_bytes());
+                        MT_EV_ORIENT
+                    }
+                    MtEvent::Other(e) => e,
+                };
+            }
+            InEvent::Other(t) => b[0] = t,
+        }
+        b
+    }
+
+    /// Decodes the wire form (reserved bytes are ignored).
+    pub fn decode(b: &[u8; IN_EVENT_SIZE]) -> Self {
+        match b[0] {
+            TYPE_MOTION => {
+                InEvent::Motion { rel_x: get_i32(b, 4), rel_y: get_i32(b, 8), rel_z: get_i32(b, 12) }
+            }
+            TYPE_KEY => InEvent::Key {
+                pressed: b[1] != 0,
+                keycode: u32::from_le_bytes([b[4], b[5], b[6], b[7]]),
+            },
+            TYPE_POS => {
+                InEvent::Position { abs_x: get_i32(b, 4), abs_y: get_i32(b, 8), rel_z: get_i32(b, 12) }
+            }
+            TYPE_MTOUCH => {
+                let (x, y) = (get_i32(b, 8), get_i32(b, 12));
+                let event = match b[1] {
+                    MT_EV_DOWN => MtEvent::Down { abs_x: x, abs_y: y },
+                    MT_EV_UP => MtEvent::Up,
+                    MT_EV_MOTION => MtEvent::Motion { abs_x: x, abs_y: y },
+                    MT_EV_SYN => MtEvent::Syn,
+                    MT_EV_SHAPE => MtEvent::Shape { major: x as u32, minor: y as u32 },
+                    MT_EV_ORIENT => MtEvent::Orient { orientation: i16::from_le_bytes([b[8], b[9]]) },
+                    other => MtEvent::Other(other),
+                };
+                InEvent::MultiTouch { contact_id: b[2], event }
+            }
+            other => InEvent::Other(other),
+        }
+    }
+
+    /// Decodes the first [`IN_EVENT_SIZE`] bytes of `bytes`; `None` if it is shorter.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        let b: &[u8; IN_EVENT_SIZE] = bytes.get(..IN_EVENT_SIZE)?.try_into().ok()?;
+        Some(Self::decode(b))
+    }
+
+    /// What a backend may send, checked: refuses what kbdif.h does not define (unknown types
+    /// and multi-touch sub-events, an orientation outside -180..=180) and what Linux's
+    /// xen-kbdfront mishandles (a key code 0 or above [`KEY_MAX`]: it reads past its bit map;
+    /// a wheel `rel_z` of `i32::MIN`: it negates it).
+    pub fn check(&self) -> Result<(), EventError> {
+        match *self {
+            InEvent::Key { keycode, .. } if keycode == 0 || keycode > KEY_MAX => {
+                Err(EventError::Keycode(keycode))
+            }
+            InEvent::Motion { rel_z, .. } | InEvent::Position { rel_z, .. } if rel_z == i32::MIN => {
+                Err(EventError::Wheel(rel_z))
+            }
+            InEvent::MultiTouch { event: MtEvent::Orient { orientation }, .. }
+                if !(-180..=180).contains(&orientation) =>
+            {
+                Err(EventError::Orientation(orientation))
+            }
+            InEvent::MultiTouch { event: MtEvent::Other(e), .. } => Err(EventError::MtEventType(e)),
+            InEvent::Other(t) => Err(EventError::Type(t)),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Why [`InEvent::check`] refused an event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventError {
+    /// Key code 0 or above [`KEY_MAX`].
+    Keycode(u32),
+    /// A wheel motion of `i32::MIN`.
+    Wheel(i32),
+    /// An orientation outside -180..=180.
+    Orientation(i16),
+    /// An event type kbdif.h does not define (or `XENKBD_TYPE_RESERVED`).
+    Type(u8),
+    /// A multi-touch sub-event kbdif.h does not define.
+    MtEventType(u8),
+}
+
+impl fmt::Display for EventError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            EventError::Keycode(k) => write!(f, "key code {k:#x} outside 1..={KEY_MAX:#x}"),
+            EventError::Wheel(z) => write!(f, "wheel motion {z}"),
+            EventError::Orientation(o) => write!(f, "orientation {o} outside -180..=180"),
+            EventError::Type(t) => write!(f, "unknown event type {t}"),
+            EventError::MtEventType(e) => write!(f, "unknown multi-touch event {e}"),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The shared page and its rings.
+// ---------------------------------------------------------------------------------------------
+
+/// The shared page as the rings see it. Implemented by whoever owns the memory.
+///
+/// Calls only pass offsets below [`PAGE_SIZE`]: `load_u32`/`store_u32` one of the four
+/// indices (4-aligned), `read`/`write` one whole event ([`IN_EVENT_SIZE`] bytes at
+/// [`in_event_offset`]). The other side may change the page at any time: implementations must
+/// not assume it keeps a value they read (single, volatile or atomic accesses, never a
+/// reference to the page).
+pub trait SharedPage {
+    /// Reads the 32-bit little-endian index at `offset` with acquire ordering (what is read
+    /// from the page afterwards is at least as new: `virt_rmb()` after the load).
+    fn load_u32(&self, offset: usize) -> u32;
+    /// Writes the 32-bit little-endian index at `offset` with release ordering (what was read
+    /// or written on the page before is done first: `virt_mb()` before the store).
+    fn store_u32(&mut self, offset: usize, value: u32);
+    /// Copies `buf.len()` bytes from `offset` into `buf`.
+    fn read(&self, offset: usize, buf: &mut [u8]);
+    /// Copies `data` to `offset`.
+    fn write(&mut self, offset: usize, data: &[u8]);
+}
+
+/// Why a ring stopped. Either is the other side breaking the protocol: the ring is dead from
+/// then on (every later call returns the same error without touching the page); log it and
+/// close the device (`xenbus_dev_fatal`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RingError {
+    /// Producer: the consumer's index is beyond the producer's published index, or more than a
+    /// ring behind it.
+    BadConsumerIndex {
+        /// The consumer index read.
+        cons: u32,
+        /// The producer index published.
+        prod: u32,
+    },
+    /// Consumer: the producer's index is more than a ring ahead of the consumer's, or behind
+    /// it.
+    BadProducerIndex {
+        /// The producer index read.
+        prod: u32,
+        /// The consumer's own index.
+        cons: u32,
+    },
+}
+
+impl fmt::Display for RingError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            RingError::BadConsumerIndex { cons, prod } => {
+                write!(f, "bogus consumer index {cons} (produced {prod})")
+            }
+            RingError::BadProducerIndex { prod, cons } => {
+                write!(f, "bogus producer index {prod} (consumed {cons})")
+            }
+        }
+    }
+}
+
+/// Why [`InProducer::push`] sent nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PushError {
+    /// No free slot: the event is dropped (never overwritten over an unconsumed one).
+    Full,
+    /// The event failed [`InEvent::check`].
+    Invalid(EventError),
+    /// The ring is dead.
+    Ring(RingError),
+}
+
+impl fmt::Display for PushError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PushError::Full => write!(f, "ring full"),
+            PushError::Invalid(e) => write!(f, "invalid event: {e}"),
+            PushError::Ring(e) => e.fmt(f),
+        }
+    }
+}
+
+/// One ring of the page: where its indices and slots are.
+#[derive(Clone, Copy, Debug)]
+struct Ring {
+    cons_offset: usize,
+    prod_offset: usize,
+    slot_offset: fn(u32) -> usize,
+    len: u32,
+}
+
+const IN_RING: Ring = Ring {
+    cons_offset: IN_CONS_OFFSET,
+    prod_offset: IN_PROD_OFFSET,
+    slot_offset: in_event_offset,
+    len: IN_RING_LEN,
+};
+
+/// The producing half of a ring (no event indices in this protocol: the producer notifies
+/// after each publication, the consumer after each batch it consumed).
+#[derive(Clone, Copy, Debug)]
+struct Producer {
+    ring: Ring,
+    /// Next index to write (queued events included).
+    prod: u32,
+    /// Index last stored in the page.
+    published: u32,
+    error: Option<RingError>,
+}
+
+impl Producer {
+    fn attach<M: SharedPage + ?Sized>(ring: Ring, mem: &M) -> Result<Self, RingError> {
+        let prod = mem.load_u32(ring.prod_offset);
+        let cons = mem.load_u32(ring.cons_offset);
+        if prod.wrapping_sub(cons) > ring.len {
+            return Err(RingError::BadConsumerIndex { cons, prod });
+        }
+        Ok(Producer { ring, prod, published: prod, error: None })
+    }
+
+    fn queue<M: SharedPage + ?Sized>(
+        &mut self,
+        mem: &mut M,
+        event: &[u8; IN_EVENT_SIZE],
+    ) -> Result<(), PushError> {
+        if let Some(e) = self.error {
+            return Err(PushError::Ring(e));
+        }
+        // Acquire: the consumer's copies of the slots it released are done before we reuse one.
+        let cons = mem.load_u32(self.ring.cons_offset);
+        let behind = self.published.wrapping_sub(cons);
+        if behind > self.ring.len {
+            let e = RingError::BadConsumerIndex { cons, prod: self.published };
+            self.error = Some(e);
+            return Err(PushError::Ring(e));
+        }
+        // At most 2 * len: no wrap.
+        let used = behind + self.prod.wrapping_sub(self.published);
+        if used >= self.ring.len || slot_reused_across_wrap(self.prod, used, self.ring.len) {
+            return Err(PushError::Full);
+        }
+        mem.write((self.ring.slot_offset)(self.prod), event);
+        self.prod = self.prod.wrapping_add(1);
+        Ok(())
+    }
+
+    fn publish<M: SharedPage + ?Sized>(&mut self, mem: &mut M) -> bool {
+        if self.error.is_some() || self.prod == self.published {
+            return false;
+        }
+        mem.store_u32(self.ring.prod_offset, self.prod);
+        self.published = self.prod;
+        true
+    }
+}
+
+/// The consuming half of a ring.
+#[derive(Clone, Copy, Debug)]
+struct Consumer {
+    ring: Ring,
+    cons: u32,
+    error: Option<RingError>,
+}
+
+impl Consumer {
+    fn attach<M: SharedPage + ?Sized>(ring: Ring, mem: &M) -> Result<Self, RingError> {
+        let cons = mem.load_u32(ring.cons_offset);
+        let prod = mem.load_u32(ring.prod_offset);
+        if prod.wrapping_sub(cons) > ring.len {
+            return Err(RingError::BadProducerIndex { prod, cons });
+        }
+        Ok(Consumer { ring, cons, error: None })
+    }
+
+    fn available<M: SharedPage + ?Sized>(&mut self, mem: &M) -> Result<u32, RingError> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let prod = mem.load_u32(self.ring.prod_offset);
+        let available = prod.wrapping_sub(self.cons);
+        if available > self.ring.len {
+            let e = RingError::BadProducerIndex { prod, cons: self.cons };
+            self.error = Some(e);
+            return Err(e);
+        }
+        Ok(available)
+    }
+
+    fn consume<M, F>(&mut self, mem: &mut M, mut handle: F) -> Result<u32, RingError>
+    where
+        M: SharedPage + ?Sized,
+        F: FnMut(&[u8; IN_EVENT_SIZE]),
+    {
+        let n = self.available(mem)?;
+        for _ in 0..n {
+            let mut buf = [0u8; IN_EVENT_SIZE];
+            mem.read((self.ring.slot_offset)(self.cons), &mut buf);
+            self.cons = self.cons.wrapping_add(1);
+            handle(&buf);
+        }
+        if n != 0 {
+            // Release: the copies above are done before the producer may reuse the slots.
+            mem.store_u32(self.ring.cons_offset, self.cons);
+        }
+        Ok(n)
+    }
+}
+
+/// The backend's half of the in ring: it produces events, the frontend consumes them.
+///
+/// The backend's own count of events produced is the only `in_prod` it trusts; the page's
+/// `in_cons` is checked on every push (at most a ring behind what was published, never beyond
+/// it), and a slot is written only when it holds no unconsumed event.
+#[derive(Clone, Copy, Debug)]
+pub struct InProducer(Producer);
+
+impl InProducer {
+    /// Attaches to the page at its current indices (0 on a new page; Linux's xen-kbdfront
+    /// keeps its page, indices and all, when a backend reconnects). `Err` if `in_prod` is more
+    /// than a ring ahead of `in_cons` (or behind it).
+    pub fn attach<M: SharedPage + ?Sized>(mem: &M) -> Result<Self, RingError> {
+        Producer::attach(IN_RING, mem).map(InProducer)
+    }
+
+    /// Writes `event` in the next free slot, without publishing it. `Full` (the event is
+    /// dropped, nothing is overwritten), `Invalid` ([`InEvent::check`]) or `Ring` (the
+    /// frontend's `in_cons` is bogus: the ring is dead) otherwise.
+    pub fn queue<M: SharedPage + ?Sized>(
+        &mut self,
+        mem: &mut M,
+        event: &InEvent,
+    ) -> Result<(), PushError> {
+        event.check().map_err(PushError::Invalid)?;
+        self.0.queue(mem, &event.encode())
+    }
+
+    /// Publishes the queued events (`in_prod`, release). True if there were any: notify the
+    /// frontend.
+    pub fn publish<M: SharedPage + ?Sized>(&mut self, mem: &mut M) -> bool {
+        self.0.publish(mem)
+    }
+
+    /// [`queue`](Self::queue) then [`publish`](Self::publish): `Ok` means the event is on the
+    /// ring; notify the frontend.
+    pub fn push<M: SharedPage + ?Sized>(
+        &mut self,
+        mem: &mut M,
+        event: &InEvent,
+    ) -> Result<(), PushError> {
+        self.queue(mem, event)?;
+        self.publish(mem);
+        Ok(())
+    }
+
+    /// Events produced so far (the private `in_prod`, queued events included).
+    pub const fn produced(&self) -> u32 {
+        self.0.prod
+    }
+
+    /// The error that stopped this ring, if any.
+    pub const fn error(&self) -> Option<RingError> {
+        self.0.error
+    }
+}
+
+/// The frontend's half of the in ring.
+#[derive(Clone, Copy, Debug)]
+pub struct InConsumer(Consumer);
+
+impl InConsumer {
+    /// Attaches to the page at its current indices (a frontend zeroes its page before granting
+    /// it: 0). `Err` if `in_prod` is more than a ring ahead of `in_cons`.
+    pub fn attach<M: SharedPage + ?Sized>(mem: &M) -> Result<Self, RingError> {
+        Consumer::attach(IN_RING, mem).map(InConsumer)
+    }
+
+    /// Events waiting (`in_prod - in_cons`), checked: `Err` if the backend's `in_prod` is more
+    /// than a ring ahead (the ring is then dead).
+    pub fn pending<M: SharedPage + ?Sized>(&mut self, mem: &M) -> Result<u32, RingError> {
+        self.0.available(mem)
+    }
+
+    /// Reads `in_prod` once and hands each event up to it (at most [`IN_RING_LEN`]) to
+    /// `handle`, in order, then publishes `in_cons`. Returns how many; if not 0, notify the
+    /// backend (it may be waiting for room). Events arriving meanwhile are left for the next
+    /// call (a notification comes with them).
+    pub fn consume<M, F>(&mut self, mem: &mut M, mut handle: F) -> Result<u32, RingError>
+    where
+        M: SharedPage + ?Sized,
+        F: FnMut(InEvent),
+    {
+        self.0.consume(mem, |b| handle(InEvent::decode(b)))
+    }
+
+    /// Events consumed so far (the private `in_cons`).
+    pub const fn consumed(&self) -> u32 {
+        self.0.cons
+    }
+
+    /// The error that stopped this ring, if any.
+    pub const fn error(&self) -> Option<RingError> {
+        self.0.error
+    }
+}
