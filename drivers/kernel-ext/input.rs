@@ -24,6 +24,9 @@
 //! Event codes (`KEY_ENTER`, `BTN_LEFT`, `REL_X`, ...) are the `u32` constants of
 //! [`super::bindings`], generated from `include/uapi/linux/input-event-codes.h`.
 //!
+//! A [`Tap`] is the other way round: an input handler that sees another driver's device's
+//! events first and may consume them (a backend forwarding the board's buttons to a domain).
+//!
 //! The device only calls into the driver if the driver asked for it, and this wrapper installs no
 //! callbacks (open, close, event): a [`Registration`] can be shared with any context and even
 //! outlive its parent's binding without the input core ever running driver code.
@@ -32,10 +35,11 @@ use core::ptr::NonNull;
 
 use kernel::{
     device::Device,
-    error::to_result,
+    error::{from_result, to_result},
     prelude::*,
     str::{CStrExt, CString},
     sync::aref::ARef,
+    types::Opaque,
 };
 
 use super::bindings;
@@ -282,5 +286,146 @@ impl Drop for Registration {
         // SAFETY: By the type invariant, the device is registered and ours. This also drops the
         // allocation's last reference the driver holds: the device must not be used afterwards.
         unsafe { bindings::input_unregister_device(self.raw()) };
+    }
+}
+
+/// What a [`Tap`] does with each event of the device it watches: called by the input core with
+/// the device's event lock held and interrupts off, so it must not sleep.
+pub trait Filter: Send + Sync + 'static {
+    /// Returns true to consume the event: no other handler (evdev, the console) sees it.
+    fn filter(&self, ev_type: u32, code: u32, value: i32) -> bool;
+}
+
+/// `INPUT_DEVICE_ID_MATCH_EVBIT` (`mod_devicetable.h`).
+const INPUT_DEVICE_ID_MATCH_EVBIT: bindings::kernel_ulong_t = 0x0010;
+
+/// The devices a [`Tap`] is offered: those with keys (it then picks its one by name).
+static KEY_DEVICES: [bindings::input_device_id; 2] = {
+    // SAFETY: `input_device_id` is integers only: all-zero is a valid value (and the table's
+    // terminating entry).
+    let mut ids: [bindings::input_device_id; 2] = unsafe { core::mem::zeroed() };
+    ids[0].flags = INPUT_DEVICE_ID_MATCH_EVBIT;
+    ids[0].evbit[0] = 1 << bindings::EV_KEY;
+    ids
+};
+
+/// An input handler (`struct input_handler`) that sees the events of the input device called
+/// `device` before every other handler, and may consume them: a backend forwarding a device's
+/// keys to another domain. Attaches to the device whenever it appears (its driver may be
+/// loaded later, or again); unregistered, and detached, when dropped.
+///
+/// # Invariants
+///
+/// `handler` is registered with the input core with our callbacks, which find `filter` and
+/// `device` through `container_of!`.
+#[pin_data(PinnedDrop)]
+pub struct Tap<F: Filter> {
+    #[pin]
+    handler: Opaque<bindings::input_handler>,
+    device: &'static CStr,
+    name: &'static CStr,
+    #[pin]
+    filter: F,
+}
+
+// SAFETY: The input core calls the callbacks from any thread; `F` is `Send + Sync` and the
+// rest is read-only after registration.
+unsafe impl<F: Filter> Send for Tap<F> {}
+// SAFETY: As above: `&Tap` gives nothing but what the callbacks read.
+unsafe impl<F: Filter> Sync for Tap<F> {}
+
+impl<F: Filter> Tap<F> {
+    /// A handler named `name` tapping the input device named `device`.
+    pub fn new(name: &'static CStr, device: &'static CStr, filter: impl PinInit<F, Error>) -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            device,
+            name,
+            filter <- filter,
+            handler <- Opaque::try_ffi_init(move |slot: *mut bindings::input_handler| {
+                // SAFETY: `slot` is valid for one `input_handler`; all-zero is what the input
+                // core expects of the fields we do not set (it initialises its own lists).
+                unsafe { slot.write_bytes(0, 1) };
+                // SAFETY: Valid and zeroed above.
+                let handler = unsafe { &mut *slot };
+                handler.filter = Some(Self::filter_callback);
+                handler.connect = Some(Self::connect_callback);
+                handler.disconnect = Some(Self::disconnect_callback);
+                handler.name = name.as_char_ptr();
+                handler.id_table = KEY_DEVICES.as_ptr();
+                // SAFETY: The handler is set up at its final, pinned address, with `device`
+                // and `filter` initialised before it (fields are initialised in order); it is
+                // unregistered by drop before they go.
+                to_result(unsafe { bindings::input_register_handler(slot) })
+            }),
+        })
+    }
+
+    /// # Safety
+    ///
+    /// `handler` must be the `handler` field of a live `Tap<F>`.
+    unsafe fn from_handler<'a>(handler: *mut bindings::input_handler) -> &'a Self {
+        let handler = Opaque::cast_from(handler).cast_mut();
+        // SAFETY: The caller's promise.
+        unsafe { &*kernel::container_of!(handler, Self, handler) }
+    }
+
+    unsafe extern "C" fn connect_callback(
+        handler: *mut bindings::input_handler,
+        dev: *mut bindings::input_dev,
+        _id: *const bindings::input_device_id,
+    ) -> c_int {
+        // SAFETY: The input core calls connect with our registered handler.
+        let this = unsafe { Self::from_handler(handler) };
+        // SAFETY: `dev` is a registered device; its name, if any, is a NUL-terminated string.
+        let name = unsafe { (*dev).name };
+        // SAFETY: Not NULL: a NUL-terminated string of the device's.
+        if name.is_null() || unsafe { CStr::from_char_ptr(name) } != this.device {
+            return ENODEV.to_errno();
+        }
+        from_result(|| {
+            // SAFETY: All-zero is a valid `input_handle` before registration.
+            let handle = KBox::new(unsafe { core::mem::zeroed::<bindings::input_handle>() }, GFP_KERNEL)?;
+            let handle = KBox::into_raw(handle);
+            // SAFETY: `handle` is ours; the device and handler are valid for the connection.
+            unsafe {
+                (*handle).dev = dev;
+                (*handle).handler = handler;
+                (*handle).name = this.name.as_char_ptr();
+                if let Err(e) = to_result(bindings::input_register_handle(handle)) {
+                    drop(KBox::from_raw(handle));
+                    return Err(e);
+                }
+                if let Err(e) = to_result(bindings::input_open_device(handle)) {
+                    bindings::input_unregister_handle(handle);
+                    drop(KBox::from_raw(handle));
+                    return Err(e);
+                }
+            }
+            Ok(0)
+        })
+    }
+
+    unsafe extern "C" fn disconnect_callback(handle: *mut bindings::input_handle) {
+        // SAFETY: A handle connect registered and opened; freed once, here.
+        unsafe {
+            bindings::input_close_device(handle);
+            bindings::input_unregister_handle(handle);
+            drop(KBox::from_raw(handle));
+        }
+    }
+
+    unsafe extern "C" fn filter_callback(handle: *mut bindings::input_handle, ev_type: c_uint, code: c_uint, value: c_int) -> bool {
+        // SAFETY: The input core passes a handle of ours, whose `handler` is our registered one.
+        let this = unsafe { Self::from_handler((*handle).handler) };
+        this.filter.filter(ev_type, code, value)
+    }
+}
+
+#[pinned_drop]
+impl<F: Filter> PinnedDrop for Tap<F> {
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: Registered (type invariant): disconnects every handle, and no callback runs
+        // after it returns.
+        unsafe { bindings::input_unregister_handler(self.handler.get()) };
     }
 }

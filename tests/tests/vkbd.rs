@@ -1,0 +1,60 @@
+//! The board's buttons for the domain that has the focus: vkbdback.ko in dom0 taps sp6.ko's
+//! buttons, vkbdfront.ko in domU is the "Xen Virtual Keyboard"; BACKSPACE gives the buttons to
+//! domU, ESC takes them back (both consumed).
+
+use anyhow::{ensure, Context, Result};
+use reptar_tests::{LaunchOptions, Machine, SHELL_TIMEOUT};
+
+fn connected(name: &str) -> Result<Machine> {
+    let mut m = Machine::boot_to_dom0_shell(LaunchOptions::new(name))?;
+    m.shell("insmod /sp6.ko && insmod /vkbdback.ko", SHELL_TIMEOUT)?;
+    m.switch_to_shell("DOM1", "domU", SHELL_TIMEOUT)?;
+    m.shell("insmod /vkbdfront.ko", SHELL_TIMEOUT)?;
+    for _ in 0..100 {
+        if m.shell("cat /sys/bus/xen/devices/vkbd-0/state", SHELL_TIMEOUT)? == "Connected" {
+            return Ok(m);
+        }
+        m.shell("sleep 0.05", SHELL_TIMEOUT)?;
+    }
+    anyhow::bail!("domU's keyboard frontend never connected")
+}
+
+/// Waits (in dom0) until vkbdback's log says domain `domid` has the buttons.
+fn focus_is(m: &mut Machine, domid: u16) -> Result<()> {
+    for _ in 0..50 {
+        let log = m.shell("dmesg | grep 'screen and buttons' | tail -1", SHELL_TIMEOUT)?;
+        if log.ends_with(&format!("screen and buttons: dom{domid}")) {
+            return Ok(());
+        }
+        m.shell("sleep 0.1", SHELL_TIMEOUT)?;
+    }
+    anyhow::bail!("the focus never went to dom{domid}")
+}
+
+#[test]
+fn backspace_gives_the_buttons_to_domu_and_esc_takes_them_back() -> Result<()> {
+    let mut m = connected("vkbd-focus")?;
+    // domU listens on its virtual keyboard; dom0 on the board's buttons.
+    m.send_line("input-events --name 'Xen Virtual Keyboard' --keys-only --count 2 > /tmp/domu-keys 2>&1 &")?;
+    m.switch_to_shell("DOM0", "dom0", SHELL_TIMEOUT)?;
+    m.send_line("input-events --name reptar_sp6_buttons --keys-only --count 2 > /tmp/dom0-keys 2>&1 &")?;
+    m.shell("sleep 0.5", SHELL_TIMEOUT)?;
+    m.qmp()?.send_key("backspace")?;
+    focus_is(&mut m, 1).context("BACKSPACE")?;
+    m.qmp()?.send_key("ret")?;
+    m.shell("sleep 0.5", SHELL_TIMEOUT)?;
+    // ENTER went to domU, not to dom0.
+    let dom0_keys = m.shell("cat /tmp/dom0-keys", SHELL_TIMEOUT)?;
+    ensure!(!dom0_keys.contains("KEY_ENTER") && !dom0_keys.contains("KEY_BACKSPACE"), "dom0 saw: {dom0_keys}");
+    m.switch_to_shell("DOM1", "domU", SHELL_TIMEOUT)?;
+    let domu_keys = m.shell("wait; cat /tmp/domu-keys", SHELL_TIMEOUT)?;
+    ensure!(domu_keys.contains("EV_KEY KEY_ENTER 1") && domu_keys.contains("EV_KEY KEY_ENTER 0"), "domU saw: {domu_keys}");
+    // ESC: the buttons are dom0's again.
+    m.qmp()?.send_key("esc")?;
+    m.switch_to_shell("DOM0", "dom0", SHELL_TIMEOUT)?;
+    focus_is(&mut m, 0).context("ESC")?;
+    m.qmp()?.send_key("up")?;
+    let dom0_keys = m.shell("wait; cat /tmp/dom0-keys", SHELL_TIMEOUT)?;
+    ensure!(dom0_keys.contains("EV_KEY KEY_UP 1") && !dom0_keys.contains("KEY_ESC"), "dom0 saw: {dom0_keys}");
+    Ok(())
+}
