@@ -48,6 +48,8 @@ modules: kernel
 	@. scripts/lib/env.sh && . scripts/lib/toolchain.sh && \
 		$(MAKE) -C $(KERNEL_DIR) M=$(TOP) "$${KMAKE_VARS[@]}" modules
 	@mkdir -p $(BUILD)/modules && find drivers -name '*.ko' -exec cp {} $(BUILD)/modules/ \;
+	@# The kernel's own C frontends, against which our backends are tested too (not loaded by default).
+	@cp $(KERNEL_DIR)/drivers/input/misc/xen-kbdfront.ko $(KERNEL_DIR)/drivers/video/fbdev/xen-fbfront.ko $(BUILD)/modules/
 
 # The guests' user-space programs: static aarch64 binaries (rootfs/programs).
 programs: setup

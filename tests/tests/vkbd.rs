@@ -5,11 +5,13 @@
 use anyhow::{ensure, Context, Result};
 use reptar_tests::{LaunchOptions, Machine, SHELL_TIMEOUT};
 
-fn connected(name: &str) -> Result<Machine> {
+/// Both domains up, dom0 with sp6.ko and vkbdback.ko, domU with the keyboard frontend
+/// `frontend` (ours or Linux's C one) connected; the console on domU's shell.
+fn connected(name: &str, frontend: &str) -> Result<Machine> {
     let mut m = Machine::boot_to_dom0_shell(LaunchOptions::new(name))?;
     m.shell("insmod /sp6.ko && insmod /vkbdback.ko", SHELL_TIMEOUT)?;
     m.switch_to_shell("DOM1", "domU", SHELL_TIMEOUT)?;
-    m.shell("insmod /vkbdfront.ko", SHELL_TIMEOUT)?;
+    m.shell(&format!("insmod /{frontend}.ko"), SHELL_TIMEOUT)?;
     for _ in 0..100 {
         if m.shell("cat /sys/bus/xen/devices/vkbd-0/state", SHELL_TIMEOUT)? == "Connected" {
             return Ok(m);
@@ -33,7 +35,16 @@ fn focus_is(m: &mut Machine, domid: u16) -> Result<()> {
 
 #[test]
 fn backspace_gives_the_buttons_to_domu_and_esc_takes_them_back() -> Result<()> {
-    let mut m = connected("vkbd-focus")?;
+    focus_story(connected("vkbd-focus", "vkbdfront")?)
+}
+
+#[test]
+fn the_same_with_linux_xen_kbdfront() -> Result<()> {
+    focus_story(connected("vkbd-focus-c", "xen-kbdfront")?)
+}
+
+/// domU and dom0 listen to their keyboards; BACKSPACE, ENTER (domU's), ESC, UP (dom0's).
+fn focus_story(mut m: Machine) -> Result<()> {
     // domU listens on its virtual keyboard; dom0 on the board's buttons.
     m.send_line("input-events --name 'Xen Virtual Keyboard' --keys-only --count 2 > /tmp/domu-keys 2>&1 &")?;
     m.switch_to_shell("DOM0", "dom0", SHELL_TIMEOUT)?;
