@@ -5,7 +5,8 @@
 //! at its next exit and its CPU is turned off (the firmware resets it before it runs anything
 //! again). Once the firmware reports them off, the domain is released: its event channels
 //! closed (peers see them unbound), the grants it mapped unpinned, its xenstore connection and
-//! /local/domain/N removed (@releaseDomain fires), its console quiet.
+//! /local/domain/N removed (@releaseDomain fires), its console quiet; if it had the screen and
+//! buttons (/reptar/focus names it), they go back to dom0.
 //!
 //! Restart: a destroyed domain is rebuilt from its boot configuration (builder::rebuild_domu)
 //! and its vCPU 0 started. Not while another domain still maps one of its pages (a grant or a
@@ -61,9 +62,12 @@ pub fn destroy(dom: &'static Domain) -> Result<(), &'static str> {
 fn release(dom: &Domain) {
     let ports = crate::xen::events::remove_domain(dom.id);
     let foreign = crate::xen::grants::release_domain(dom.id);
-    crate::xen::xenstore::disconnect(dom.id);
+    let focus_reset = crate::xen::xenstore::disconnect(dom.id);
     crate::xen::console_ring::disconnect(dom.id);
     println!("{} destroyed: {ports} event channel(s) closed; {foreign} of its granted pages still mapped by others", dom.name);
+    if focus_reset {
+        println!("screen and buttons: back to dom0 ({} had them)", dom.name);
+    }
 }
 
 /// Domains whose restart waits for other domains to unmap their pages, by id.

@@ -90,6 +90,44 @@ fn run(command: Command) {
                 println!("no domain {}", error.0);
             }
         }
+        Command::Screen(None) => show_screen(),
+        Command::Screen(Some(id)) => set_screen(id),
+    }
+}
+
+/// The running domain named `id`, if any.
+fn running(id: DomId) -> Option<&'static Domain> {
+    domain::get(id).filter(|dom| dom.state() == domain::DomainState::Running)
+}
+
+/// `screen`: who has the board's screen and buttons, from /reptar/focus. A value naming no
+/// running domain means dom0, as every reader takes it (docs/focus.md).
+fn show_screen() {
+    let dom0 = || domain::get(0).map_or("dom0", |d| d.name.as_str());
+    match crate::xen::xenstore::focus() {
+        Ok(Ok(id)) => match running(id) {
+            Some(dom) => println!("screen and buttons: {}", dom.name),
+            None => println!("screen and buttons: {} (/reptar/focus names domain {id}, which is not running)", dom0()),
+        },
+        Ok(Err(value)) => println!("screen and buttons: {} (/reptar/focus holds \"{value}\", no domain id)", dom0()),
+        Err(error) => println!("screen and buttons: {} ({error})", dom0()),
+    }
+}
+
+/// `screen <dom>`: gives the screen and buttons to a running domain by writing /reptar/focus
+/// as the hypervisor (dom0's backends watch it).
+fn set_screen(id: DomId) {
+    let Some(dom) = domain::get(id) else {
+        println!("screen: no domain {id}: the screen and buttons stay where they are");
+        return;
+    };
+    if dom.state() != domain::DomainState::Running {
+        println!("screen: {} is {:?}: the screen and buttons stay where they are", dom.name, dom.state());
+        return;
+    }
+    match crate::xen::xenstore::set_focus(id) {
+        Ok(()) => println!("screen and buttons: {}", dom.name),
+        Err(error) => println!("screen: {error}"),
     }
 }
 

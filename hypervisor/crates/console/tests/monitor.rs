@@ -232,6 +232,14 @@ fn domain_commands() {
     assert_eq!(ok("focus"), Command::Focus(0));
     assert_eq!(ok("focus domU"), Command::Focus(1));
     assert_eq!(ok("focus dom0"), Command::Focus(0));
+    // `screen` is the board's screen and buttons, not the serial input: no domain shows it.
+    assert_eq!(ok("screen"), Command::Screen(None));
+    assert_eq!(ok("SCREEN"), Command::Screen(None));
+    assert_eq!(ok("screen 1"), Command::Screen(Some(1)));
+    assert_eq!(ok("screen domU"), Command::Screen(Some(1)));
+    assert_eq!(ok("screen dom0"), Command::Screen(Some(0)));
+    // Any domain id parses; whether it exists is the hypervisor's business.
+    assert_eq!(ok("screen 5"), Command::Screen(Some(5)));
     assert_eq!(
         err("destroy"),
         "destroy: missing <dom>; usage: destroy <dom>"
@@ -251,6 +259,18 @@ fn domain_commands() {
     assert_eq!(
         err("focus 0 1"),
         "focus: unexpected '1'; usage: focus [dom]"
+    );
+    assert_eq!(
+        err("screen xen"),
+        "screen: 'xen' is not a domain (0, 1, dom0, domU, domU2...); usage: screen [dom]"
+    );
+    assert_eq!(
+        err("screen 65536"),
+        "screen: '65536' is not a domain (0, 1, dom0, domU, domU2...); usage: screen [dom]"
+    );
+    assert_eq!(
+        err("screen 1 0"),
+        "screen: unexpected '0'; usage: screen [dom]"
     );
 }
 
@@ -310,6 +330,8 @@ fn every_error_names_its_usage() {
         "destroy",
         "restart",
         "focus 1 2",
+        "screen 1 2",
+        "screen -1",
         "ver 1",
     ] {
         let error = parse_command(line).unwrap_err();

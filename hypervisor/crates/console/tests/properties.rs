@@ -293,6 +293,7 @@ fn word() -> impl Strategy<Value = String> {
             "destroy",
             "restart",
             "focus",
+            "screen",
             "0",
             "1",
             "7",

@@ -12,6 +12,18 @@ use xenstore::perms::{Access, Perms};
 use xenstore::ring::RingPage;
 use xenstore::{Server, Store};
 
+/// The domain that owns the board's screen and buttons, as a decimal domain id (docs/focus.md):
+/// owned by dom0, every domain may read and watch it (`r0`). Created with "0" when dom0
+/// connects; dom0's backends and the monitor's `screen` write it.
+pub const FOCUS_PATH: &str = "/reptar/focus";
+/// The directory of the REPTAR keys, readable by every domain as its keys are.
+const REPTAR_DIR: &str = "/reptar";
+
+/// `r0`: dom0 owns it (and, privileged, writes it), every other domain may read it.
+fn focus_perms() -> Perms {
+    Perms::new(0, Access::Read)
+}
+
 /// Where each domain finds its xenstore page: Xen's GUEST_MAGIC_BASE + XENSTORE_PFN_OFFSET (1).
 pub const STORE_PAGE_IPA: u64 = 0x3900_1000;
 const PAGE: u64 = 4096;
@@ -109,6 +121,16 @@ pub fn connect(dom: &Domain, pv_devices: &[alloc::string::String]) -> Result<(),
                 Err(_) => println!("{}: xenstore: cannot write its {kind} device", dom.name),
             }
         }
+        // The focus starts on dom0, once: dom0 connects at boot only (it is never rebuilt).
+        if dom.id == 0 && store.read(FOCUS_PATH).is_none() {
+            match store.mkdir_as(REPTAR_DIR, &focus_perms()).and_then(|mut out| {
+                out.extend(store.write_as(FOCUS_PATH, b"0", &focus_perms())?);
+                Ok(out)
+            }) {
+                Ok(out) => fired.extend(out),
+                Err(_) => println!("xenstore: cannot write {FOCUS_PATH}"),
+            }
+        }
         dirty.extend(server.deliver(fired));
         dirty
     };
@@ -143,12 +165,14 @@ fn write_device(store: &mut Store, dom: u16, kind: &str) -> Result<alloc::vec::V
 
 /// A destroyed domain leaves the store: its connection, watches and transactions go,
 /// `@releaseDomain` fires, and its /local/domain/N subtree and its backend directories are
-/// removed, as a toolstack does.
-pub fn disconnect(dom: u16) {
+/// removed, as a toolstack does. If the focus named it, it goes back to dom0 (watchers of
+/// /reptar/focus fire): returns whether it did.
+pub fn disconnect(dom: u16) -> bool {
     RINGS.lock()[dom as usize] = None;
+    let mut focus_reset = false;
     let dirty = {
         let mut server = SERVER.lock();
-        let Some(server) = server.as_mut() else { return };
+        let Some(server) = server.as_mut() else { return false };
         let mut dirty = server.remove_domain(dom);
         let store = server.store_mut();
         let mut removed = alloc::vec::Vec::new();
@@ -158,10 +182,58 @@ pub fn disconnect(dom: u16) {
             removed.extend(store.rm_tree(&format!("/local/domain/0/backend/{kind}/{dom}")).unwrap_or_default());
         }
         removed.extend(store.rm_tree(&format!("/local/domain/{dom}")).unwrap_or_default());
+        if dom != 0 && store.read(FOCUS_PATH).and_then(parse_domid) == Some(dom) {
+            match write_focus(store, 0) {
+                Ok(out) => {
+                    removed.extend(out);
+                    focus_reset = true;
+                }
+                Err(_) => println!("xenstore: cannot write {FOCUS_PATH}"),
+            }
+        }
         dirty.extend(server.deliver(removed));
         dirty
     };
     flush(&dirty);
+    focus_reset
+}
+
+/// A domain id as the focus key holds it: decimal digits only, within `u16`.
+fn parse_domid(value: &[u8]) -> Option<u16> {
+    if value.is_empty() || value.len() > 5 || !value.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    core::str::from_utf8(value).ok()?.parse().ok()
+}
+
+/// Writes `dom` into the focus key as the hypervisor, keeping the node's permissions (`r0`
+/// unless dom0 changed them). Fires watches as any write does.
+fn write_focus(store: &mut Store, dom: u16) -> Result<alloc::vec::Vec<xenstore::Outgoing>, xenstore::XsError> {
+    let perms = store.perms(FOCUS_PATH).cloned().unwrap_or_else(focus_perms);
+    store.write_as(FOCUS_PATH, format!("{dom}").as_bytes(), &perms)
+}
+
+/// What the focus key holds: `Ok(Ok(id))` for a domain id (which may name no running domain:
+/// readers then take dom0), `Ok(Err(value))` for anything else (the value, escaped for
+/// printing), `Err` if the key (or the store) is missing.
+pub fn focus() -> Result<Result<u16, alloc::string::String>, &'static str> {
+    let server = SERVER.lock();
+    let server = server.as_ref().ok_or("no xenstore")?;
+    let value = server.store().read(FOCUS_PATH).ok_or("no /reptar/focus in the store")?;
+    Ok(parse_domid(value).ok_or_else(|| alloc::string::String::from_utf8_lossy(value).escape_debug().collect()))
+}
+
+/// Writes `dom` into the focus key as the hypervisor, so that dom0's watchers (its vkbd and vfb
+/// backends) fire. The caller checks that `dom` is a running domain.
+pub fn set_focus(dom: u16) -> Result<(), &'static str> {
+    let dirty = {
+        let mut server = SERVER.lock();
+        let server = server.as_mut().ok_or("no xenstore")?;
+        let out = write_focus(server.store_mut(), dom).map_err(|_| "cannot write /reptar/focus")?;
+        server.deliver(out)
+    };
+    flush(&dirty);
+    Ok(())
 }
 
 /// Writes the queued watch events of these domains into their rings and notifies them.

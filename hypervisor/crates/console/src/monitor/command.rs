@@ -29,6 +29,8 @@ Monitor commands (<dom>: 0, 1, dom0, domU, domU2...; numbers: decimal, or hex wi
   destroy <dom>                     destroy a domain
   restart <dom>                     restart a domain
   focus [dom]                       serial input to a domain (default: dom0)
+  screen [dom]                      which domain has the board's screen and buttons
+                                    (/reptar/focus); with <dom>, give them to it
 Type CTRL-a three times to switch serial input between the domains and the monitor.
 ";
 
@@ -76,6 +78,10 @@ pub enum Command {
     Restart(DomId),
     /// `focus [dom]`: give the serial input to a domain (dom0 if not given).
     Focus(DomId),
+    /// `screen [dom]`: show which domain owns the board's screen and buttons (the store's
+    /// `/reptar/focus`), or, with a domain, give them to it. Not the serial input: that is
+    /// [`Command::Focus`].
+    Screen(Option<DomId>),
 }
 
 /// The monitor's commands, by the word that starts them.
@@ -103,11 +109,13 @@ pub enum CommandName {
     Restart,
     /// `focus`.
     Focus,
+    /// `screen`.
+    Screen,
 }
 
 impl CommandName {
     /// Every command, in [`HELP`]'s order.
-    pub const ALL: [CommandName; 11] = [
+    pub const ALL: [CommandName; 12] = [
         CommandName::Help,
         CommandName::Ver,
         CommandName::Doms,
@@ -119,6 +127,7 @@ impl CommandName {
         CommandName::Destroy,
         CommandName::Restart,
         CommandName::Focus,
+        CommandName::Screen,
     ];
 
     /// The word that starts the command.
@@ -135,6 +144,7 @@ impl CommandName {
             CommandName::Destroy => "destroy",
             CommandName::Restart => "restart",
             CommandName::Focus => "focus",
+            CommandName::Screen => "screen",
         }
     }
 
@@ -148,6 +158,7 @@ impl CommandName {
             CommandName::Destroy => "destroy <dom>",
             CommandName::Restart => "restart <dom>",
             CommandName::Focus => "focus [dom]",
+            CommandName::Screen => "screen [dom]",
             other => other.word(),
         }
     }
@@ -337,6 +348,7 @@ pub fn parse_command(line: &str) -> Result<Option<Command>, CommandError<'_>> {
         CommandName::Destroy => Command::Destroy(arguments.domain()?),
         CommandName::Restart => Command::Restart(arguments.domain()?),
         CommandName::Focus => Command::Focus(arguments.optional_domain()?.unwrap_or(0)),
+        CommandName::Screen => Command::Screen(arguments.optional_domain()?),
     };
     arguments.finish()?;
     Ok(Some(parsed))
