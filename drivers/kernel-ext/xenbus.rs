@@ -174,26 +174,12 @@ impl Device {
 
     /// Reads `key` of an end's directory; `f` sees its bytes (no NUL).
     pub fn read<R>(&self, end: End, key: &CStr, f: impl FnOnce(&[u8]) -> R) -> Result<R> {
-        let dir = self.dir(end)?;
-        let mut len: u32 = 0;
-        // SAFETY: `dir` and `key` are NUL-terminated; `len` is written by the call.
-        let value = unsafe {
-            bindings::xenbus_read(bindings::xenbus_transaction { id: 0 }, dir.as_char_ptr(), key.as_char_ptr(), &mut len)
-        };
-        let value = kernel::error::from_err_ptr(value)?;
-        // SAFETY: On success `xenbus_read` returns a kmalloc'ed buffer of `len` bytes (plus NUL).
-        let result = f(unsafe { core::slice::from_raw_parts(value.cast::<u8>(), len as usize) });
-        // SAFETY: The buffer is ours to free, and not used after this.
-        unsafe { bindings::kfree(value) };
-        Ok(result)
+        read(self.dir(end)?, key, f)
     }
 
     /// Writes `key` = `value` in this end's directory.
     pub fn write(&self, key: &CStr, value: &CStr) -> Result {
-        // SAFETY: All strings are NUL-terminated and live for the call.
-        to_result(unsafe {
-            bindings::xenbus_write(bindings::xenbus_transaction { id: 0 }, self.nodename().as_char_ptr(), key.as_char_ptr(), value.as_char_ptr())
-        })
+        write(self.nodename(), key, value)
     }
 
     /// Writes a number as xenstore holds them (decimal).
@@ -206,6 +192,91 @@ impl Device {
     pub fn fatal(&self, err: Error, what: &CStr) {
         // SAFETY: The format is "%s" with one NUL-terminated string argument.
         unsafe { bindings::xenbus_dev_fatal(self.as_raw(), err.to_errno(), c"%s".as_ptr(), what.as_char_ptr()) };
+    }
+}
+
+/// Reads `key` of xenstore directory `dir` (process context); `f` sees its bytes (no NUL).
+pub fn read<R>(dir: &CStr, key: &CStr, f: impl FnOnce(&[u8]) -> R) -> Result<R> {
+    let mut len: u32 = 0;
+    // SAFETY: `dir` and `key` are NUL-terminated; `len` is written by the call.
+    let value = unsafe {
+        bindings::xenbus_read(bindings::xenbus_transaction { id: 0 }, dir.as_char_ptr(), key.as_char_ptr(), &mut len)
+    };
+    let value = kernel::error::from_err_ptr(value)?;
+    // SAFETY: On success `xenbus_read` returns a kmalloc'ed buffer of `len` bytes (plus NUL).
+    let result = f(unsafe { core::slice::from_raw_parts(value.cast::<u8>(), len as usize) });
+    // SAFETY: The buffer is ours to free, and not used after this.
+    unsafe { bindings::kfree(value) };
+    Ok(result)
+}
+
+/// Writes `key` = `value` in xenstore directory `dir` (process context).
+pub fn write(dir: &CStr, key: &CStr, value: &CStr) -> Result {
+    // SAFETY: All strings are NUL-terminated and live for the call.
+    to_result(unsafe {
+        bindings::xenbus_write(bindings::xenbus_transaction { id: 0 }, dir.as_char_ptr(), key.as_char_ptr(), value.as_char_ptr())
+    })
+}
+
+/// What a [`Watch`] runs when its path changes: in the xenwatch thread (process context, no
+/// lock held), once when the watch is set and then on each change.
+pub trait WatchHandler: Send + Sync + 'static {
+    /// `path` (or a node below it) changed.
+    fn changed(&self);
+}
+
+/// A xenstore watch (`struct xenbus_watch`) on one path; unregistered when dropped.
+///
+/// # Invariants
+///
+/// `watch` is registered with our callback, which finds `handler` through `container_of!`.
+#[pin_data(PinnedDrop)]
+pub struct Watch<T: WatchHandler> {
+    #[pin]
+    watch: Opaque<bindings::xenbus_watch>,
+    #[pin]
+    handler: T,
+}
+
+// SAFETY: The bus calls the callback from its thread; `T` is `Send + Sync`.
+unsafe impl<T: WatchHandler> Send for Watch<T> {}
+// SAFETY: As above; `&Watch` gives nothing.
+unsafe impl<T: WatchHandler> Sync for Watch<T> {}
+
+impl<T: WatchHandler> Watch<T> {
+    /// Watches `path` with `handler`.
+    pub fn new(path: &'static CStr, handler: impl PinInit<T, Error>) -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            handler <- handler,
+            watch <- Opaque::try_ffi_init(move |slot: *mut bindings::xenbus_watch| {
+                // SAFETY: `slot` is valid for one `xenbus_watch`; all-zero is what the bus
+                // expects of the fields we do not set.
+                unsafe { slot.write_bytes(0, 1) };
+                // SAFETY: Valid and zeroed above; `path` is static; `handler` is initialised
+                // (fields are initialised in order) and outlives the registration.
+                unsafe {
+                    (*slot).node = path.as_char_ptr();
+                    (*slot).callback = Some(Self::callback);
+                    to_result(bindings::register_xenbus_watch(slot))
+                }
+            }),
+        })
+    }
+
+    unsafe extern "C" fn callback(watch: *mut bindings::xenbus_watch, _path: *const c_char, _token: *const c_char) {
+        let watch = Opaque::cast_from(watch).cast_mut();
+        // SAFETY: The bus calls back with our registered watch, the `watch` field of a live
+        // `Watch<T>` (unregistering waits for running callbacks).
+        let this = unsafe { &*kernel::container_of!(watch, Self, watch) };
+        this.handler.changed();
+    }
+}
+
+#[pinned_drop]
+impl<T: WatchHandler> PinnedDrop for Watch<T> {
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: Registered (type invariant); no callback runs after this returns.
+        unsafe { bindings::unregister_xenbus_watch(self.watch.get()) };
     }
 }
 

@@ -7,6 +7,10 @@
 //! `reptar_sp6_buttons` input device sees every button first: BACKSPACE gives the focus to that
 //! domain, ESC gives it back to dom0 (both consumed); while the domain has the focus, each key
 //! goes to it as a KEY event on the shared page and dom0 sees none.
+//!
+//! The focus is xenstore's `/reptar/focus` (docs/focus.md): written on BACKSPACE and ESC (from
+//! a work item: the tap cannot sleep), watched so that the hypervisor monitor's `screen N`
+//! moves the buttons too; the tap reads a copy of it.
 
 use kernel::{
     prelude::*,
@@ -28,11 +32,15 @@ use kbdif::{InEvent, InProducer};
 use kext::{
     bindings,
     input::{Filter, Tap},
-    xenbus::{self, End, EventChannel, EventHandler, MappedPage, Notifier, State},
+    xenbus::{self, End, EventChannel, EventHandler, MappedPage, Notifier, State, Watch, WatchHandler},
 };
+use kernel::workqueue::{self, impl_has_work, new_work, Work, WorkItem};
 
-/// The domain that has the board's screen and buttons: 0 (dom0) or a domU's id.
+/// The domain that has the board's screen and buttons: 0 (dom0) or a domU's id. A copy of
+/// xenstore's `/reptar/focus`, for the tap.
 static FOCUS: Atomic<u32> = Atomic::new(0);
+const FOCUS_DIR: &CStr = c"/reptar";
+const FOCUS_KEY: &CStr = c"focus";
 
 /// The input device whose keys are forwarded: sp6.ko's buttons.
 const BUTTONS: &CStr = c"reptar_sp6_buttons";
@@ -49,10 +57,51 @@ struct Device {
     connection: Mutex<Option<Connection>>,
 }
 
-/// A connected frontend: the tap goes first, then the link.
+/// A connected frontend: the tap and the watch go first, then the writer, then the link.
 struct Connection {
     _tap: Pin<KBox<Tap<Forwarder>>>,
+    _watch: Pin<KBox<Watch<FocusReader>>>,
+    writer: Arc<FocusWriter>,
     _link: Arc<Link>,
+}
+
+/// Writes the focus to xenstore after the tap changed it.
+#[pin_data]
+struct FocusWriter {
+    #[pin]
+    work: Work<FocusWriter>,
+}
+
+impl_has_work! {
+    impl HasWork<Self> for FocusWriter { self.work }
+}
+
+impl WorkItem for FocusWriter {
+    type Pointer = Arc<FocusWriter>;
+
+    fn run(_this: Arc<FocusWriter>) {
+        write_focus(FOCUS.load(Relaxed));
+    }
+}
+
+fn write_focus(domid: u32) {
+    let written = CString::try_from_fmt(fmt!("{domid}")).and_then(|value| xenbus::write(FOCUS_DIR, FOCUS_KEY, &value));
+    if let Err(e) = written {
+        pr_warn!("cannot write the focus ({domid}) to xenstore: {e:?}\n");
+    }
+}
+
+/// Keeps the tap's copy of the focus: the monitor (or another backend) may move it.
+#[pin_data]
+struct FocusReader {}
+
+impl WatchHandler for FocusReader {
+    fn changed(&self) {
+        // A value naming no domain of ours is dom0's: the tap compares it with its domain.
+        if let Ok(Some(domid)) = xenbus::read(FOCUS_DIR, FOCUS_KEY, kbdif::parse_uint) {
+            FOCUS.store(domid, Relaxed);
+        }
+    }
 }
 
 /// The shared page and the way to notify the frontend.
@@ -79,22 +128,31 @@ impl EventHandler for Quiet {
 #[pin_data]
 struct Forwarder {
     link: Arc<Link>,
+    writer: Arc<FocusWriter>,
+}
+
+impl Forwarder {
+    fn set_focus(&self, domid: u32) {
+        if FOCUS.load(Relaxed) != domid {
+            FOCUS.store(domid, Relaxed);
+            pr_info!("screen and buttons: dom{domid}\n");
+            let _ = workqueue::system().enqueue(self.writer.clone());
+        }
+    }
 }
 
 impl Filter for Forwarder {
     fn filter(&self, ev_type: u32, code: u32, value: i32) -> bool {
         let domid = u32::from(self.link.domid);
         if ev_type == bindings::EV_KEY && code == bindings::KEY_BACKSPACE {
-            if value == 1 && FOCUS.load(Relaxed) != domid {
-                FOCUS.store(domid, Relaxed);
-                pr_info!("screen and buttons: dom{domid}\n");
+            if value == 1 {
+                self.set_focus(domid);
             }
             return true;
         }
         if ev_type == bindings::EV_KEY && code == bindings::KEY_ESC {
-            if value == 1 && FOCUS.load(Relaxed) != 0 {
-                FOCUS.store(0, Relaxed);
-                pr_info!("screen and buttons: dom0\n");
+            if value == 1 {
+                self.set_focus(0);
             }
             return true;
         }
@@ -126,10 +184,15 @@ impl Device {
     /// Drops the connection to domain `domid`'s frontend; a domain without a keyboard has no
     /// focus.
     fn disconnect(&self, domid: u16) {
-        let connection = self.connection.lock().take();
-        drop(connection);
+        let Some(connection) = self.connection.lock().take() else { return };
+        let Connection { _tap, _watch, writer, _link } = connection;
+        drop(_tap);
+        drop(_watch);
+        kext::work::cancel_sync(&writer.work);
+        drop(_link);
         if FOCUS.load(Relaxed) == u32::from(domid) {
             FOCUS.store(0, Relaxed);
+            write_focus(0);
         }
     }
 
@@ -146,9 +209,11 @@ impl Device {
             pin_init!(Link { page, producer <- new_spinlock_irq!(producer), events, domid: dev.otherend_id() }),
             GFP_KERNEL,
         )?;
-        let forwarded = link.clone();
-        let tap = KBox::pin_init(Tap::new(c"vkbdback", BUTTONS, try_pin_init!(Forwarder { link: forwarded })), GFP_KERNEL)?;
-        *self.connection.lock() = Some(Connection { _tap: tap, _link: link });
+        let writer = Arc::pin_init(pin_init!(FocusWriter { work <- new_work!("vkbdback::focus") }), GFP_KERNEL)?;
+        let watch = KBox::pin_init(Watch::new(c"/reptar/focus", try_pin_init!(FocusReader {})), GFP_KERNEL)?;
+        let (forwarded, forwarded_writer) = (link.clone(), writer.clone());
+        let tap = KBox::pin_init(Tap::new(c"vkbdback", BUTTONS, try_pin_init!(Forwarder { link: forwarded, writer: forwarded_writer })), GFP_KERNEL)?;
+        *self.connection.lock() = Some(Connection { _tap: tap, _watch: watch, writer, _link: link });
         Ok(())
     }
 }

@@ -69,3 +69,33 @@ fn focus_story(mut m: Machine) -> Result<()> {
     ensure!(dom0_keys.contains("EV_KEY KEY_UP 1") && !dom0_keys.contains("KEY_ESC"), "dom0 saw: {dom0_keys}");
     Ok(())
 }
+
+#[test]
+fn the_focus_is_xenstores_and_the_monitor_moves_it() -> Result<()> {
+    let mut m = connected("vkbd-focus-key", "vkbdfront")?;
+    m.send_line("input-events --name 'Xen Virtual Keyboard' --keys-only --count 2 > /tmp/domu-keys 2>&1 &")?;
+    m.switch_to_shell("DOM0", "dom0", SHELL_TIMEOUT)?;
+    // BACKSPACE writes it; ESC too.
+    m.qmp()?.send_key("backspace")?;
+    focus_is(&mut m, 1)?;
+    for _ in 0..50 {
+        if m.shell("xenstore read /reptar/focus", SHELL_TIMEOUT)? == "1" {
+            break;
+        }
+        m.shell("sleep 0.1", SHELL_TIMEOUT)?;
+    }
+    ensure!(m.shell("xenstore read /reptar/focus", SHELL_TIMEOUT)? == "1", "/reptar/focus after BACKSPACE");
+    m.qmp()?.send_key("esc")?;
+    focus_is(&mut m, 0)?;
+    ensure!(m.shell("sleep 0.2; xenstore read /reptar/focus", SHELL_TIMEOUT)? == "0", "/reptar/focus after ESC");
+    // The monitor's `screen 1` gives domU the buttons without a BACKSPACE.
+    m.switch_input_to("Xen", SHELL_TIMEOUT)?;
+    m.send("screen 1\r")?;
+    m.expect(r"screen and buttons: domU1", SHELL_TIMEOUT)?;
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    m.qmp()?.send_key("down")?;
+    m.switch_to_shell("DOM1", "domU", SHELL_TIMEOUT)?;
+    let keys = m.shell("wait; cat /tmp/domu-keys", SHELL_TIMEOUT)?;
+    ensure!(keys.contains("EV_KEY KEY_DOWN 1"), "domU after the monitor's screen 1: {keys}");
+    Ok(())
+}
