@@ -23,6 +23,16 @@ fn connected(name: &str) -> Result<Machine> {
     Ok(m)
 }
 
+/// The kernel log of the domain whose shell has the console (`host`) has no warning, bug or
+/// oops.
+fn no_kernel_trouble(m: &mut Machine, host: &str) -> Result<()> {
+    let log = m.shell("dmesg", SHELL_TIMEOUT)?;
+    for trouble in ["WARNING:", "BUG:", "Oops"] {
+        ensure!(!log.contains(trouble), "'{trouble}' in {host}'s kernel log:\n{log}");
+    }
+    Ok(())
+}
+
 /// Waits (in domU) until its vled frontend is connected to the backend.
 fn wait_connected(m: &mut Machine) -> Result<()> {
     for _ in 0..100 {
@@ -100,11 +110,7 @@ fn fifty_reloads_alternating_frontend_and_backend() -> Result<()> {
     let after = counters(&mut m)?;
     ensure!(after == before, "after 50 reloads: event channels (dom0, domU), dom0's mappings, domU's granted pages {after:?}; before {before:?}");
     to_dom0(&mut m)?;
-    let log = m.shell("dmesg", SHELL_TIMEOUT)?;
-    for trouble in ["WARNING:", "BUG:", "Oops"] {
-        ensure!(!log.contains(trouble), "'{trouble}' in dom0's kernel log:\n{log}");
-    }
-    Ok(())
+    no_kernel_trouble(&mut m, "dom0")
 }
 
 #[test]
@@ -125,10 +131,7 @@ fn a_hundred_thousand_writes_end_in_the_last_state() -> Result<()> {
     ensure!(dom0.replace("\r\n", "\n") == expected, "dom0's LEDs after domU's writes:\n{dom0}");
     for (domain, host) in [("DOM0", "dom0"), ("DOM1", "domU")] {
         m.switch_to_shell(domain, host, SHELL_TIMEOUT)?;
-        let log = m.shell("dmesg", SHELL_TIMEOUT)?;
-        for trouble in ["WARNING:", "BUG:", "Oops"] {
-            ensure!(!log.contains(trouble), "'{trouble}' in {host}'s kernel log:\n{log}");
-        }
+        no_kernel_trouble(&mut m, host)?;
     }
     Ok(())
 }
@@ -156,11 +159,7 @@ fn domu_restarts_under_a_connected_backend() -> Result<()> {
         ensure!(after == before, "after restart {round}: {after:?}, before {before:?}");
     }
     to_dom0(&mut m)?;
-    let log = m.shell("dmesg", SHELL_TIMEOUT)?;
-    for trouble in ["WARNING:", "BUG:", "Oops"] {
-        ensure!(!log.contains(trouble), "'{trouble}' in dom0's kernel log:\n{log}");
-    }
-    Ok(())
+    no_kernel_trouble(&mut m, "dom0")
 }
 
 #[test]
