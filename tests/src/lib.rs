@@ -29,6 +29,7 @@ use std::time::Duration;
 pub mod artifacts;
 pub mod console;
 pub mod machine;
+pub mod picture;
 pub mod qmp;
 pub mod shell;
 
@@ -38,6 +39,7 @@ pub use artifacts::Artifacts;
 pub const MAX_CONSOLE_TARGETS: usize = 6;
 pub use console::{ConsoleError, Mark, Match};
 pub use machine::{LaunchOptions, Machine};
+pub use picture::{Area, Picture};
 pub use qmp::{ImageFormat, Qmp, QmpError};
 pub use shell::shell_prompt;
 

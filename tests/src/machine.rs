@@ -14,6 +14,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::artifacts::{self, Artifacts};
 use crate::console::{compile, Console, Mark, Match, Outcome};
+use crate::picture::Picture;
 use crate::qmp::Qmp;
 use crate::shell;
 use crate::BOOT_TIMEOUT;
@@ -499,6 +500,18 @@ impl Machine {
             self.qmp = Some(self.connect_qmp(&socket)?);
         }
         Ok(self.qmp.as_mut().expect("connected above"))
+    }
+
+    /// The screen now (QMP `screendump`), kept as `NAME.ppm` and `NAME.png` (for people) in the
+    /// directory named after this machine's log.
+    pub fn screen_dump(&mut self, name: &str) -> Result<Picture> {
+        let dir = self.log_path().with_extension("");
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let ppm = dir.join(format!("{name}.ppm"));
+        let qmp = self.qmp()?;
+        qmp.execute("screendump", serde_json::json!({ "filename": ppm.to_str().context("path")?, "format": "ppm" }))?;
+        let _ = qmp.screendump(&dir.join(format!("{name}.png")));
+        Picture::read_ppm(&ppm)
     }
 
     /// Connects to QEMU's QMP socket, which appears a moment after QEMU starts.

@@ -3,7 +3,6 @@
 //! what it draws there is what the QEMU window shows (checked with QMP screendump, pixel by
 //! pixel, and against the framebuffer memory itself); domU gets no framebuffer.
 
-use std::path::Path;
 
 use anyhow::{ensure, Context, Result};
 use reptar_tests::console::Mark;
@@ -23,48 +22,6 @@ const BANDS: [(usize, usize, u8, u8, u8); 4] = [
 ];
 /// Lines of random pixels dom0 draws, below the bands.
 const NOISE: (usize, usize) = (300, 100);
-
-/// An RGB picture: a screen dump.
-struct Picture {
-    width: usize,
-    height: usize,
-    rgb: Vec<u8>,
-}
-
-impl Picture {
-    /// Reads a binary PPM (P6, maxval 255), what QEMU's screendump writes by default.
-    fn read_ppm(path: &Path) -> Result<Picture> {
-        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        // Header: "P6", width, height, maxval, separated by whitespace, then one whitespace byte.
-        let mut fields = Vec::new();
-        let mut at = 0;
-        while fields.len() < 4 {
-            while bytes.get(at).is_some_and(u8::is_ascii_whitespace) {
-                at += 1;
-            }
-            let start = at;
-            while bytes.get(at).is_some_and(|b| !b.is_ascii_whitespace()) {
-                at += 1;
-            }
-            ensure!(at > start, "{} ends inside its PPM header", path.display());
-            fields.push(String::from_utf8_lossy(&bytes[start..at]).into_owned());
-        }
-        ensure!(fields[0] == "P6" && fields[3] == "255", "not an 8-bit P6 PPM: {fields:?}");
-        let (width, height): (usize, usize) = (fields[1].parse()?, fields[2].parse()?);
-        let rgb = bytes[at + 1..].to_vec();
-        ensure!(
-            rgb.len() == width * height * 3,
-            "PPM {width}x{height} has {} bytes of pixels",
-            rgb.len()
-        );
-        Ok(Picture { width, height, rgb })
-    }
-
-    fn pixel(&self, x: usize, y: usize) -> [u8; 3] {
-        let i = (y * self.width + x) * 3;
-        [self.rgb[i], self.rgb[i + 1], self.rgb[i + 2]]
-    }
-}
 
 /// A shell command that writes `lines` lines of the pixel (r, g, b) to /dev/fb0 from line
 /// `first`: one XRGB8888 pixel (bytes B, G, R, X) doubled to 256 KiB, then dd.
@@ -137,22 +94,13 @@ fn dom0_draws_on_the_board_display_and_domu_has_none() -> Result<()> {
     )?;
 
     // The screen, and the framebuffer memory as QEMU reads it.
-    let dir = m.log_path().with_extension("");
-    std::fs::create_dir_all(&dir)?;
-    let (screen, memory) = (dir.join("screen.ppm"), dir.join("framebuffer.raw"));
-    let qmp = m.qmp()?;
-    qmp.execute(
-        "screendump",
-        json!({ "filename": screen.to_str().context("path")?, "format": "ppm" }),
-    )?;
-    qmp.execute(
+    let picture = m.screen_dump("screen")?;
+    let dumps = m.log_path().with_extension("");
+    let (screen, memory) = (dumps.join("screen.ppm"), dumps.join("framebuffer.raw"));
+    m.qmp()?.execute(
         "pmemsave",
         json!({ "val": fb, "size": STRIDE * HEIGHT, "filename": memory.to_str().context("path")? }),
     )?;
-    // For people: the same screen as PNG, next to the log.
-    let _ = qmp.screendump(&dir.join("screen.png"));
-
-    let picture = Picture::read_ppm(&screen)?;
     ensure!(
         (picture.width, picture.height) == (WIDTH, HEIGHT),
         "the screen is {}x{}",

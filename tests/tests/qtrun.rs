@@ -7,15 +7,13 @@
 //! The places on the screen are qtrun's layout for the 800x480 LCD (rootfs/programs/qtrun,
 //! src/app.rs, `layout`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
-use reptar_tests::{LaunchOptions, Machine, SHELL_TIMEOUT};
-use serde_json::json;
+use reptar_tests::{Area, LaunchOptions, Machine, Picture, SHELL_TIMEOUT};
 
 /// A rectangle of the screen: x, y, width, height.
-type Area = (usize, usize, usize, usize);
 /// "REPTAR qtrun".
 const TITLE: Area = (20, 18, 192, 29);
 /// The text ENTER changes.
@@ -28,55 +26,6 @@ const LED_ON: [u8; 3] = [0x22, 0xc5, 0x5e];
 
 fn led_centre(led: usize) -> (usize, usize) {
     (200 + 100 * led, 122)
-}
-
-/// An RGB screen dump.
-#[derive(PartialEq, Eq)]
-struct Picture {
-    width: usize,
-    height: usize,
-    rgb: Vec<u8>,
-}
-
-impl Picture {
-    /// Reads a binary PPM (P6, maxval 255), what QEMU's screendump writes.
-    fn read_ppm(path: &Path) -> Result<Picture> {
-        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        let mut fields = Vec::new();
-        let mut at = 0;
-        while fields.len() < 4 {
-            while bytes.get(at).is_some_and(u8::is_ascii_whitespace) {
-                at += 1;
-            }
-            let start = at;
-            while bytes.get(at).is_some_and(|b| !b.is_ascii_whitespace()) {
-                at += 1;
-            }
-            ensure!(at > start, "{} ends inside its PPM header", path.display());
-            fields.push(String::from_utf8_lossy(&bytes[start..at]).into_owned());
-        }
-        ensure!(fields[0] == "P6" && fields[3] == "255", "not an 8-bit P6 PPM: {fields:?}");
-        let (width, height): (usize, usize) = (fields[1].parse()?, fields[2].parse()?);
-        let rgb = bytes[at + 1..].to_vec();
-        ensure!(rgb.len() == width * height * 3, "PPM {width}x{height} has {} bytes", rgb.len());
-        Ok(Picture { width, height, rgb })
-    }
-
-    fn pixel(&self, x: usize, y: usize) -> [u8; 3] {
-        let i = (y * self.width + x) * 3;
-        [self.rgb[i], self.rgb[i + 1], self.rgb[i + 2]]
-    }
-
-    fn area(&self, (x, y, width, height): Area) -> Vec<[u8; 3]> {
-        (y..y + height)
-            .flat_map(|y| (x..x + width).map(move |x| (x, y)))
-            .map(|(x, y)| self.pixel(x, y))
-            .collect()
-    }
-
-    fn count(&self, area: Area, colour: [u8; 3]) -> usize {
-        self.area(area).into_iter().filter(|&p| p == colour).count()
-    }
 }
 
 /// Takes screen dumps named after the test's log.
@@ -93,14 +42,7 @@ impl Screen {
 
     /// The screen now, as `name`.ppm (and `name`.png for people).
     fn dump(&self, m: &mut Machine, name: &str) -> Result<Picture> {
-        let ppm = self.dir.join(format!("{name}.ppm"));
-        let qmp = m.qmp()?;
-        qmp.execute(
-            "screendump",
-            json!({ "filename": ppm.to_str().context("path")?, "format": "ppm" }),
-        )?;
-        let _ = qmp.screendump(&self.dir.join(format!("{name}.png")));
-        let picture = Picture::read_ppm(&ppm)?;
+        let picture = m.screen_dump(name)?;
         ensure!(
             (picture.width, picture.height) == (800, 480),
             "the screen is {}x{}",
