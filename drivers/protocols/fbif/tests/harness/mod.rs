@@ -166,57 +166,19 @@ pub fn check_blit(mode: &Mode, rect: &Rect) -> u64 {
     u64::from(rect.width) * bpp * h as u64
 }
 
-/// Reads bytes off the fuzz input; zeros once it runs out.
-pub struct Input<'a> {
-    data: &'a [u8],
+#[path = "../../../fuzz_input.rs"]
+mod fuzz_input;
+pub use fuzz_input::Input;
+
+/// The protocol's values read off the fuzz input.
+pub trait Draws {
+    fn coord(&mut self) -> i32;
+    fn info(&mut self) -> PageInfo;
+    fn out_event(&mut self) -> OutEvent;
 }
 
-impl<'a> Input<'a> {
-    pub fn new(data: &'a [u8]) -> Self {
-        Input { data }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.data.is_empty()
-    }
-
-    pub fn u8(&mut self) -> u8 {
-        match self.data.split_first() {
-            Some((&b, rest)) => {
-                self.data = rest;
-                b
-            }
-            None => 0,
-        }
-    }
-
-    pub fn u16(&mut self) -> u16 {
-        u16::from_le_bytes([self.u8(), self.u8()])
-    }
-
-    pub fn u32(&mut self) -> u32 {
-        u32::from_le_bytes([self.u8(), self.u8(), self.u8(), self.u8()])
-    }
-
-    pub fn i32(&mut self) -> i32 {
-        self.u32() as i32
-    }
-
-    pub fn bytes<const N: usize>(&mut self) -> [u8; N] {
-        std::array::from_fn(|_| self.u8())
-    }
-
-    /// A starting index: 0, anything, or close below the wrap.
-    pub fn start(&mut self) -> u32 {
-        match self.u8() % 3 {
-            0 => 0,
-            1 => self.u32(),
-            _ => 0u32.wrapping_sub(u32::from(self.u8())),
-        }
-    }
-
-    /// A coordinate: small, near the edges of an 800x480 screen, or anything.
-    pub fn coord(&mut self) -> i32 {
+impl Draws for Input<'_> {
+    fn coord(&mut self) -> i32 {
         match self.u8() % 4 {
             0 => i32::from(self.u16() % 1024),
             1 => [-1, 0, 1, 479, 480, 481, 799, 800, 801][usize::from(self.u8() % 9)],
@@ -225,8 +187,7 @@ impl<'a> Input<'a> {
         }
     }
 
-    /// A geometry: Linux's, a plausible variation of it, or anything.
-    pub fn info(&mut self) -> PageInfo {
+    fn info(&mut self) -> PageInfo {
         match self.u8() % 3 {
             0 => PageInfo { width: 800, height: 480, line_length: 3200, mem_length: 2 << 20, depth: 32 },
             1 => {
@@ -242,7 +203,7 @@ impl<'a> Input<'a> {
         }
     }
 
-    pub fn out_event(&mut self) -> OutEvent {
+    fn out_event(&mut self) -> OutEvent {
         match self.u8() % 4 {
             0 | 1 => OutEvent::Update(Update { x: self.coord(), y: self.coord(), width: self.coord(), height: self.coord() }),
             2 => OutEvent::Resize(Resize {

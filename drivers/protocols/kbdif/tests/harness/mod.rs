@@ -106,53 +106,17 @@ impl SharedPage for MemPage {
     }
 }
 
-/// Reads bytes off the fuzz input; zeros once it runs out.
-pub struct Input<'a> {
-    data: &'a [u8],
+#[path = "../../../fuzz_input.rs"]
+mod fuzz_input;
+pub use fuzz_input::Input;
+
+/// The protocol's values read off the fuzz input.
+pub trait Draws {
+    fn event(&mut self) -> InEvent;
 }
 
-impl<'a> Input<'a> {
-    pub fn new(data: &'a [u8]) -> Self {
-        Input { data }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.data.is_empty()
-    }
-
-    pub fn u8(&mut self) -> u8 {
-        match self.data.split_first() {
-            Some((&b, rest)) => {
-                self.data = rest;
-                b
-            }
-            None => 0,
-        }
-    }
-
-    pub fn u16(&mut self) -> u16 {
-        u16::from_le_bytes([self.u8(), self.u8()])
-    }
-
-    pub fn u32(&mut self) -> u32 {
-        u32::from_le_bytes([self.u8(), self.u8(), self.u8(), self.u8()])
-    }
-
-    pub fn bytes<const N: usize>(&mut self) -> [u8; N] {
-        std::array::from_fn(|_| self.u8())
-    }
-
-    /// A starting index: 0, anything, or close below the wrap.
-    pub fn start(&mut self) -> u32 {
-        match self.u8() % 3 {
-            0 => 0,
-            1 => self.u32(),
-            _ => 0u32.wrapping_sub(u32::from(self.u8())),
-        }
-    }
-
-    /// An event, mostly valid ones, sometimes what `check` refuses.
-    pub fn event(&mut self) -> InEvent {
+impl Draws for Input<'_> {
+    fn event(&mut self) -> InEvent {
         match self.u8() % 8 {
             0 => InEvent::Key { pressed: self.u8() & 1 == 1, keycode: u32::from(self.u16() % 0x300) },
             1 => InEvent::Key { pressed: true, keycode: self.u32() },

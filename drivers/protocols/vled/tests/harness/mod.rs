@@ -144,42 +144,9 @@ impl Leds {
     }
 }
 
-/// Reads bytes off the fuzz input; zeros once it runs out.
-pub struct Input<'a> {
-    data: &'a [u8],
-}
-
-impl<'a> Input<'a> {
-    pub fn new(data: &'a [u8]) -> Self {
-        Input { data }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.data.is_empty()
-    }
-
-    pub fn u8(&mut self) -> u8 {
-        match self.data.split_first() {
-            Some((&b, rest)) => {
-                self.data = rest;
-                b
-            }
-            None => 0,
-        }
-    }
-
-    pub fn u16(&mut self) -> u16 {
-        u16::from_le_bytes([self.u8(), self.u8()])
-    }
-
-    pub fn u32(&mut self) -> u32 {
-        u32::from_le_bytes([self.u8(), self.u8(), self.u8(), self.u8()])
-    }
-
-    pub fn bytes<const N: usize>(&mut self) -> [u8; N] {
-        std::array::from_fn(|_| self.u8())
-    }
-}
+#[path = "../../../fuzz_input.rs"]
+mod fuzz_input;
+pub use fuzz_input::Input;
 
 /// Arbitrary bytes as a run against a hostile peer; the first byte picks which side is
 /// hostile. Panics (a crash for the fuzzer) if an invariant breaks.
