@@ -146,6 +146,12 @@ impl Domain {
     pub fn ipa_is_ram(&self, ipa: u64) -> bool {
         self.ram_ipa.contains(ipa)
     }
+
+    /// The host address behind `ipa` in the domain's RAM block (whatever its stage 2 maps
+    /// there now: a hole, or a page it mapped from another domain), if `ipa` is in its RAM.
+    pub fn ram_block_host(&self, ipa: u64) -> Option<u64> {
+        self.ipa_is_ram(ipa).then(|| self.ram_pa.base + (ipa - self.ram_ipa.base))
+    }
 }
 
 static DOMAINS: [Once<Domain>; MAX_DOMAINS] = [const { Once::new() }; MAX_DOMAINS];

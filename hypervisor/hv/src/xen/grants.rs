@@ -136,11 +136,8 @@ pub fn map_table_frame(dom: &Domain, index: u64, ipa: u64) -> HypercallResult {
 /// not a grant it mapped from someone else).
 pub fn own_page(dom: &Domain, gfn: u64) -> Option<u64> {
     let ipa = gfn.checked_mul(PAGE_SIZE)?;
-    if !dom.ipa_is_ram(ipa) {
-        return None;
-    }
-    let host = guest::ipa_to_host(dom, ipa, false)?;
-    (host == dom.ram_pa.base + (ipa - dom.ram_ipa.base)).then_some(host)
+    let own = dom.ram_block_host(ipa)?;
+    (guest::ipa_to_host(dom, ipa, false)? == own).then_some(own)
 }
 
 /// HYPERVISOR_grant_table_op(cmd, uop, count): xen-hypercall has checked the command (no

@@ -105,7 +105,7 @@ fn increase_reservation(request: &Reservation) -> i64 {
 /// The host page behind `gfn` of the domain's RAM block, whatever its stage 2 holds now.
 fn ram_block_page(dom: &Domain, gfn: u64) -> Option<(u64, u64)> {
     let ipa = gfn.checked_mul(PAGE_SIZE)?;
-    dom.ipa_is_ram(ipa).then(|| (ipa, dom.ram_pa.base + (ipa - dom.ram_ipa.base)))
+    Some((ipa, dom.ram_block_host(ipa)?))
 }
 
 /// decrease_reservation (or remove_from_physmap, `op`) of one page: it must be the domain's
