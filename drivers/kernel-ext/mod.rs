@@ -9,6 +9,11 @@
 //!   callbacks, registered as a device resource of their parent.
 //! - [`input`]: input devices (`struct input_dev`): describe, register, report; unregistered on
 //!   drop.
+//! - [`fb`]: framebuffer devices (`struct fb_info`) in vmalloc'd memory with deferred I/O, their
+//!   changes reported as rectangles; the memory's frame numbers for another domain.
+//! - [`of_region`]: a device tree node's `reg` entries as registers or memory, for a
+//!   driver that is not the node's platform driver (vfbback and the display controller).
+//! - [`foreign`]: frames of another domain that it did not grant, mapped by dom0.
 //! - [`work`]: cancelling a work item before its module goes.
 //! - [`xenbus`]: Xen paravirtual devices: xenbus frontend and backend drivers, xenstore keys,
 //!   shared ring pages (granted or mapped) and event channels handled in a thread.
@@ -48,8 +53,11 @@
 
 pub mod bindings;
 pub mod device;
+pub mod fb;
+pub mod foreign;
 pub mod init;
 pub mod input;
 pub mod led;
+pub mod of_region;
 pub mod work;
 pub mod xenbus;

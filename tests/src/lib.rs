@@ -31,6 +31,7 @@ pub mod console;
 pub mod machine;
 pub mod picture;
 pub mod qmp;
+pub mod qtrun_screen;
 pub mod shell;
 
 pub use artifacts::Artifacts;

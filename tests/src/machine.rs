@@ -514,6 +514,36 @@ impl Machine {
         Picture::read_ppm(&ppm)
     }
 
+    /// Dumps the screen (as `name`) until `done` accepts it twice in a row unchanged, within
+    /// `timeout`: a guest draws within a few hundred milliseconds of a change, and a screen
+    /// dump reads the framebuffer as it is, so one dump could catch a frame half drawn.
+    pub fn wait_for_screen(
+        &mut self,
+        name: &str,
+        what: &str,
+        timeout: Duration,
+        done: impl Fn(&Picture) -> bool,
+    ) -> Result<Picture> {
+        let deadline = Instant::now() + timeout;
+        let mut previous: Option<Picture> = None;
+        loop {
+            let picture = self.screen_dump(name)?;
+            if done(&picture) {
+                if previous.as_ref() == Some(&picture) {
+                    return Ok(picture);
+                }
+                previous = Some(picture);
+            } else {
+                previous = None;
+            }
+            if Instant::now() > deadline {
+                let png = self.log_path().with_extension("").join(format!("{name}.png"));
+                bail!("{what}: not on the screen after {timeout:?} (see {})", png.display());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// Connects to QEMU's QMP socket, which appears a moment after QEMU starts.
     fn connect_qmp(&self, socket: &Path) -> Result<Qmp> {
         let deadline = Instant::now() + QMP_CONNECT_TIMEOUT;

@@ -4,89 +4,28 @@
 //! the LEDs and SPACE sets LED 0 through the LED class, and SIGTERM ends it. Checked on QMP
 //! screen dumps; PNG copies for people are left next to the console log.
 //!
-//! The places on the screen are qtrun's layout for the 800x480 LCD (rootfs/programs/qtrun,
-//! src/app.rs, `layout`).
+//! The places on the screen are qtrun's layout for the 800x480 LCD (`qtrun_screen`).
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, ensure, Context, Result};
-use reptar_tests::{Area, LaunchOptions, Machine, Picture, SHELL_TIMEOUT};
+use anyhow::{ensure, Context, Result};
+use reptar_tests::qtrun_screen::{led_centre, DOM0, LED_ON, MESSAGE, PLAYFIELD, TITLE, TITLE_SHOWN};
+use reptar_tests::{LaunchOptions, Machine, Picture, SHELL_TIMEOUT};
 
-/// A rectangle of the screen: x, y, width, height.
-/// "REPTAR qtrun".
-const TITLE: Area = (20, 18, 192, 29);
-/// The text ENTER changes.
-const MESSAGE: Area = (20, 230, 510, 110);
-/// Where the arrows move the marker.
-const PLAYFIELD: Area = (550, 190, 230, 230);
-/// dom0's colour (the title, the badge and the marker).
-const DOM0: [u8; 3] = [0x38, 0xbd, 0xf8];
-const LED_ON: [u8; 3] = [0x22, 0xc5, 0x5e];
+/// How long qtrun may take to show a change.
+const DRAWN: Duration = Duration::from_secs(20);
 
-fn led_centre(led: usize) -> (usize, usize) {
-    (200 + 100 * led, 122)
-}
-
-/// Takes screen dumps named after the test's log.
-struct Screen {
-    dir: PathBuf,
-}
-
-impl Screen {
-    fn new(m: &Machine) -> Result<Screen> {
-        let dir = m.log_path().with_extension("");
-        std::fs::create_dir_all(&dir)?;
-        Ok(Screen { dir })
-    }
-
-    /// The screen now, as `name`.ppm (and `name`.png for people).
-    fn dump(&self, m: &mut Machine, name: &str) -> Result<Picture> {
-        let picture = m.screen_dump(name)?;
-        ensure!(
-            (picture.width, picture.height) == (800, 480),
-            "the screen is {}x{}",
-            picture.width,
-            picture.height
-        );
-        Ok(picture)
-    }
-
-    /// Dumps the screen until `done` accepts it, twice in a row the same (qtrun draws within
-    /// 200 ms of a change; QEMU's screendump reads the framebuffer as it is, so one dump could
-    /// catch a frame half copied).
-    fn wait_for(
-        &self,
-        m: &mut Machine,
-        name: &str,
-        what: &str,
-        done: impl Fn(&Picture) -> bool,
-    ) -> Result<Picture> {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let mut previous: Option<Picture> = None;
-        loop {
-            let picture = self.dump(m, name)?;
-            if done(&picture) {
-                if previous.as_ref() == Some(&picture) {
-                    return Ok(picture);
-                }
-                previous = Some(picture);
-            } else {
-                previous = None;
-            }
-            if Instant::now() > deadline {
-                let png = self.dir.join(format!("{name}.png"));
-                bail!("{what}: not on the screen after 20 s (see {})", png.display());
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
+/// The screen once `done` accepts it (see `Machine::wait_for_screen`), checked to be the LCD's
+/// size.
+fn wait_for(m: &mut Machine, name: &str, what: &str, done: impl Fn(&Picture) -> bool) -> Result<Picture> {
+    let picture = m.wait_for_screen(name, what, DRAWN, done)?;
+    ensure!((picture.width, picture.height) == (800, 480), "the screen is {}x{}", picture.width, picture.height);
+    Ok(picture)
 }
 
 #[test]
 fn qtrun_in_dom0_shows_the_board_and_answers_its_buttons() -> Result<()> {
     let mut m = Machine::boot_to_dom0_shell(LaunchOptions::new("qtrun"))?;
-    let screen = Screen::new(&m)?;
 
     // Without a framebuffer, or without buttons (sp6.ko not loaded yet), it says so.
     let (output, status) = m.shell_status("qtrun --fb /dev/fb9 --once", SHELL_TIMEOUT)?;
@@ -116,8 +55,7 @@ fn qtrun_in_dom0_shows_the_board_and_answers_its_buttons() -> Result<()> {
     }
 
     // dom0's screen: the title in dom0's colour, LED 3 lit and no other.
-    let first = screen
-        .wait_for(&mut m, "1-started", "qtrun's first frame", |p| p.count(TITLE, DOM0) > 500)?;
+    let first = wait_for(&mut m, "1-started", "qtrun's first frame", |p| p.count(TITLE, DOM0) > TITLE_SHOWN)?;
     for led in 0..6 {
         let (x, y) = led_centre(led);
         ensure!(
@@ -129,7 +67,7 @@ fn qtrun_in_dom0_shows_the_board_and_answers_its_buttons() -> Result<()> {
 
     // The middle button changes the text, and only the text and the key line.
     m.qmp()?.send_key("ret")?;
-    let entered = screen.wait_for(&mut m, "2-enter", "the text after ENTER", |p| {
+    let entered = wait_for(&mut m, "2-enter", "the text after ENTER", |p| {
         p.area(MESSAGE) != first.area(MESSAGE)
     })?;
     ensure!(
@@ -138,14 +76,14 @@ fn qtrun_in_dom0_shows_the_board_and_answers_its_buttons() -> Result<()> {
         "ENTER changed more than the text"
     );
     m.qmp()?.send_key("ret")?;
-    let again = screen.wait_for(&mut m, "3-enter-again", "the text after a second ENTER", |p| {
+    let again = wait_for(&mut m, "3-enter-again", "the text after a second ENTER", |p| {
         p.area(MESSAGE) != entered.area(MESSAGE)
     })?;
     ensure!(again.area(MESSAGE) != first.area(MESSAGE), "the second text is the first");
 
     // An arrow moves the marker.
     m.qmp()?.send_key("left")?;
-    let moved = screen.wait_for(&mut m, "4-left", "the marker after LEFT", |p| {
+    let moved = wait_for(&mut m, "4-left", "the marker after LEFT", |p| {
         p.area(PLAYFIELD) != again.area(PLAYFIELD)
     })?;
     ensure!(moved.area(MESSAGE) == again.area(MESSAGE), "LEFT changed the text");
@@ -157,11 +95,11 @@ fn qtrun_in_dom0_shows_the_board_and_answers_its_buttons() -> Result<()> {
     m.expect_since(mark, r"^\(XEN\) LEDs: \* o o \* o o", SHELL_TIMEOUT)
         .context("LED 0 lit by SPACE")?;
     let (x0, y0) = led_centre(0);
-    screen.wait_for(&mut m, "5-space", "LED 0 on after SPACE", |p| p.pixel(x0, y0) == LED_ON)?;
+    wait_for(&mut m, "5-space", "LED 0 on after SPACE", |p| p.pixel(x0, y0) == LED_ON)?;
     // An LED written by someone else shows within the refresh period.
     m.shell("echo 0 > /sys/class/leds/sp6_led3/brightness", SHELL_TIMEOUT)?;
     let (x3, y3) = led_centre(3);
-    screen.wait_for(&mut m, "6-led3-off", "LED 3 off", |p| p.pixel(x3, y3) != LED_ON)?;
+    wait_for(&mut m, "6-led3-off", "LED 3 off", |p| p.pixel(x3, y3) != LED_ON)?;
 
     // SIGTERM ends it cleanly; the console gets the screen back.
     let (_, status) = m.shell_status("kill $(pidof qtrun); wait $!", SHELL_TIMEOUT)?;
@@ -169,7 +107,7 @@ fn qtrun_in_dom0_shows_the_board_and_answers_its_buttons() -> Result<()> {
     let log = m.shell("cat /tmp/qtrun.log; pidof qtrun || echo gone", SHELL_TIMEOUT)?;
     ensure!(log.ends_with("gone") && log.lines().count() == 2, "after SIGTERM: {log:?}");
     let console =
-        screen.wait_for(&mut m, "7-after-sigterm", "the console's screen after qtrun", |p| {
+        wait_for(&mut m, "7-after-sigterm", "the console's screen after qtrun", |p| {
             p.count(TITLE, DOM0) == 0
         })?;
     // The buttons were not typed into the console meanwhile: it shows no more than its cursor.
@@ -178,8 +116,7 @@ fn qtrun_in_dom0_shows_the_board_and_answers_its_buttons() -> Result<()> {
 
     // --once draws one frame, with LED 0 still on, and leaves it on the screen.
     m.shell("qtrun --once", SHELL_TIMEOUT)?;
-    let once = screen
-        .wait_for(&mut m, "8-once", "the frame of qtrun --once", |p| p.count(TITLE, DOM0) > 500)?;
+    let once = wait_for(&mut m, "8-once", "the frame of qtrun --once", |p| p.count(TITLE, DOM0) > TITLE_SHOWN)?;
     ensure!(
         once.pixel(x0, y0) == LED_ON && once.area(MESSAGE) == first.area(MESSAGE),
         "qtrun --once drew another frame"

@@ -186,7 +186,10 @@ pub fn boot(dtb_addr: usize) -> Result<Infallible, BootError> {
     // The display (QEMU's ramfb), if the board has one: its framebuffer is host RAM of no domain.
     // The domains come first: without room for the framebuffer, the board has no display.
     let mut display = crate::display::probe(platform.fw_cfg);
-    let framebuffer = [Reservation { label: "framebuffer", size: crate::display::FRAME_BYTES }];
+    let pictures = [
+        Reservation { label: "framebuffer", size: crate::display::FRAME_BYTES },
+        Reservation { label: "guest screen", size: crate::display::FRAME_BYTES },
+    ];
     let plan_all = |reservations| {
         layout::plan_all(&LayoutInput {
             ram: &platform.ram,
@@ -197,7 +200,7 @@ pub fn boot(dtb_addr: usize) -> Result<Infallible, BootError> {
             reservations,
         })
     };
-    let layout = match plan_all(if display.is_some() { &framebuffer } else { &[] }) {
+    let layout = match plan_all(if display.is_some() { &pictures } else { &[] }) {
         Err(error @ layout::LayoutError::NoRoomToReserve { .. }) => {
             println!("display: none ({error})");
             display = None;
@@ -207,8 +210,12 @@ pub fn boot(dtb_addr: usize) -> Result<Infallible, BootError> {
     }
     .map_err(BootError::Layout)?;
     let plans = layout.domains;
-    print_layout(&info, hypervisor, host_dtb_range, &module_refs, &plans, &layout.reserved);
-    let framebuffer = display.zip(layout.reserved.first()).and_then(|(probe, block)| crate::display::start(probe, *block));
+    let reserved: Vec<(&str, MemRange)> = pictures.iter().map(|r| r.label).zip(layout.reserved.iter().copied()).collect();
+    print_layout(&info, hypervisor, host_dtb_range, &module_refs, &plans, &reserved);
+    let dom0_display = match (display, &layout.reserved[..]) {
+        (Some(probe), [framebuffer, guest_screen]) => crate::display::start(probe, *framebuffer, *guest_screen),
+        _ => None,
+    };
 
     // Physical CPUs: each domU's vCPU pinned where its node says (`reptar,pcpus`), else to the
     // last free CPUs; dom0 gets the others.
@@ -221,7 +228,7 @@ pub fn boot(dtb_addr: usize) -> Result<Infallible, BootError> {
         vtcr: stage2_config().vtcr_el2(mmu::pa_size()).map_err(|e| BootError::Cmdline(format!("stage 2: {e:?}")))?,
     });
 
-    let dom0 = build_guest(platform, configs[0], &plans[0], &pinning[0], framebuffer)?;
+    let dom0 = build_guest(platform, configs[0], &plans[0], &pinning[0], dom0_display)?;
     for (id, config) in configs.iter().enumerate().skip(1) {
         let domu = build_domu(platform, id as u16, config, &plans[id], &pinning[id])?;
         // Its vCPU 0 starts on its physical CPU as soon as that CPU comes up.
@@ -389,13 +396,14 @@ fn bootargs(config: &DomainConfig) -> String {
     config.kernel.as_ref().and_then(|k| k.bootargs.clone()).or_else(|| config.bootargs.clone()).unwrap_or_default()
 }
 
-/// Builds dom0; `framebuffer` is the display's, which it gets as a simple-framebuffer.
+/// Builds dom0; it gets the display's framebuffer as a simple-framebuffer, and its display
+/// controller with the guest screen.
 fn build_guest(
     platform: &host_dt::Platform,
     config: &DomainConfig,
     plan: &DomainPlan,
     pcpus: &[usize],
-    framebuffer: Option<SimpleFramebuffer<'static>>,
+    display: Option<crate::display::Dom0Display>,
 ) -> Result<&'static Domain, BootError> {
     if pcpus.is_empty() {
         return Err(BootError::GuestDt("no physical CPU left for dom0".to_string()));
@@ -432,29 +440,46 @@ fn build_guest(
             name: "sp6",
             compatible: &["reds,reptar-sp6"],
             reg: board::sp6_range(),
+            memory: &[],
             interrupts: &sp6_interrupt,
             properties: &[],
             stdout: false,
         },
         uart_node(uart_window, &uart_interrupt),
     ];
+    let guest_screen = display.as_ref().map(|d| [d.guest_screen]);
+    if let Some(memory) = &guest_screen {
+        mmio_regions.push(mmio::Region { range: crate::display::controller_range(), device: Emulated::DisplayController });
+        devices.push(DeviceNode {
+            name: "display-controller",
+            compatible: &["reptar,display-controller"],
+            reg: crate::display::controller_range(),
+            memory,
+            interrupts: &[],
+            properties: &[],
+            stdout: false,
+        });
+    }
     for slot in &dom0_virtio {
         devices.push(DeviceNode {
             name: "virtio_mmio",
             compatible: &["virtio,mmio"],
             reg: slot.transport.reg,
+            memory: &[],
             interrupts: &slot.transport.interrupts,
             properties: &[("dma-coherent", PropValue::Empty)],
             stdout: false,
         });
     }
-    write_device_tree(&dom0_platform, config, plan, &vcpu_mpidrs, &devices, framebuffer)?;
+    write_device_tree(&dom0_platform, config, plan, &vcpu_mpidrs, &devices, display.as_ref().map(|d| d.framebuffer))?;
     let dom0 = register_domain(0, config, plan, pcpus, &vcpu_mpidrs, vgic, mmio_regions, 32 + uart_interrupt[1])?;
-    if let Some(fb) = framebuffer {
+    if let Some(display) = &display {
         // 1:1 like its RAM, Normal non-cacheable: what dom0 writes is in RAM, where ramfb reads.
         let pixels = Attributes { mem: MemType::NormalNonCacheable, access: Access::RW };
-        let size = align_up(fb.reg.size, PAGE);
-        dom0.stage2.lock().map(&mut mmu::HeapTables, fb.reg.base, fb.reg.base, size, pixels)?;
+        for picture in [display.framebuffer.reg, display.guest_screen] {
+            let size = align_up(picture.size, PAGE);
+            dom0.stage2.lock().map(&mut mmu::HeapTables, picture.base, picture.base, size, pixels)?;
+        }
     }
     // The board's serial line is the hypervisor's: what the user types arrives by interrupt.
     if let [GIC_SPI, spi, _] = uart.interrupts[..] {
@@ -534,6 +559,7 @@ fn uart_node(reg: MemRange, interrupts: &[u32; 3]) -> DeviceNode<'_> {
         name: "uart",
         compatible: &["arm,sbsa-uart"],
         reg,
+        memory: &[],
         interrupts,
         properties: &[("current-speed", PropValue::U32(CONSOLE_BAUD))],
         stdout: true,
@@ -595,7 +621,7 @@ fn copy_into_guest(plan: &DomainPlan, ipa: u64, bytes: &[u8]) {
     cache::clean_for_guest_entry(host as usize, bytes.len());
 }
 
-fn print_layout(info: &BootInfo, hypervisor: MemRange, host_dtb: MemRange, modules: &[(&str, MemRange)], plans: &[DomainPlan], reserved: &[MemRange]) {
+fn print_layout(info: &BootInfo, hypervisor: MemRange, host_dtb: MemRange, modules: &[(&str, MemRange)], plans: &[DomainPlan], reserved: &[(&str, MemRange)]) {
     let mib = |r: &MemRange| r.size / MIB;
     println!("Memory layout:");
     for bank in &info.platform.ram {
@@ -618,7 +644,7 @@ fn print_layout(info: &BootInfo, hypervisor: MemRange, host_dtb: MemRange, modul
         }
         println!("    DTB        {}", plan.dtb_ipa);
     }
-    for block in reserved {
-        println!("  framebuffer  {block} ({} MiB, the display's, dom0's at IPA = PA)", mib(block));
+    for (label, block) in reserved {
+        println!("  {label:<12} {block} ({} MiB, the display's, dom0's at IPA = PA)", mib(block));
     }
 }

@@ -66,6 +66,9 @@ fn release(dom: &Domain) {
     crate::xen::console_ring::disconnect(dom.id);
     println!("{} destroyed: {ports} event channel(s) closed; {foreign} of its granted pages still mapped by others", dom.name);
     if focus_reset {
+        // The guest screen shows its last picture: dom0's framebuffer instead, even without a
+        // vfb backend in dom0 to follow the focus.
+        crate::display::show_dom0();
         println!("screen and buttons: back to dom0 ({} had them)", dom.name);
     }
 }

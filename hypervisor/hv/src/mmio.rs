@@ -20,6 +20,8 @@ pub enum Emulated {
     Gicr,
     /// The REPTAR SP6 FPGA (dom0).
     Sp6,
+    /// The board's display controller (dom0).
+    DisplayController,
     /// The domain's console UART.
     Uart,
     /// A host device given to the domain, its registers reached through the hypervisor
@@ -56,6 +58,7 @@ pub fn emulate(dom: &Domain, frame: &mut TrapFrame, ipa: u64, access: DataAccess
             Emulated::Gicd => write_gic(dom, dom.vgic.lock().dist_write(offset, width, value)),
             Emulated::Gicr => write_gic(dom, dom.vgic.lock().redist_write(offset, width, value)),
             Emulated::Sp6 => board::sp6_write(offset, width, value).map(|()| 0).map_err(|e| e.to_string()),
+            Emulated::DisplayController => crate::display::controller_write(offset, width, value).map(|()| 0),
             Emulated::Uart => match &dom.console {
                 Some(uart) => uart.write(dom, offset, width, value).map(|()| 0).map_err(|e| e.to_string()),
                 None => Err("no console UART".to_string()),
@@ -67,6 +70,7 @@ pub fn emulate(dom: &Domain, frame: &mut TrapFrame, ipa: u64, access: DataAccess
             Emulated::Gicd => read_gic(dom.vgic.lock().dist_read(offset, width)),
             Emulated::Gicr => read_gic(dom.vgic.lock().redist_read(offset, width)),
             Emulated::Sp6 => board::sp6_read(offset, width).map_err(|e| e.to_string()),
+            Emulated::DisplayController => crate::display::controller_read(offset, width),
             Emulated::Uart => match &dom.console {
                 Some(uart) => uart.read(dom, offset, width).map_err(|e| e.to_string()),
                 None => Err("no console UART".to_string()),

@@ -112,6 +112,12 @@ fn show_screen() {
         Ok(Err(value)) => println!("screen and buttons: {} (/reptar/focus holds \"{value}\", no domain id)", dom0()),
         Err(error) => println!("screen and buttons: {} ({error})", dom0()),
     }
+    // What the display controller scans out: dom0's vfb backend follows the focus.
+    match crate::display::shows_dom0() {
+        Some(true) => println!("display: dom0's framebuffer"),
+        Some(false) => println!("display: the guest screen (dom0's vfb backend shows a domU there)"),
+        None => println!("display: none"),
+    }
 }
 
 /// `screen <dom>`: gives the screen and buttons to a running domain by writing /reptar/focus

@@ -93,8 +93,11 @@ pub struct DeviceNode<'a> {
     pub name: &'a str,
     /// The `compatible` strings, most specific first.
     pub compatible: &'a [&'a str],
-    /// Its register window.
+    /// Its register window: the first `reg` entry, and the node's unit address.
     pub reg: MemRange,
+    /// Memory the device works on, as further `reg` entries after the registers (the
+    /// display controller's guest screen); usually empty.
+    pub memory: &'a [MemRange],
     /// GIC interrupt specifiers, 3 cells each (may be empty).
     pub interrupts: &'a [u32],
     /// Further properties.
@@ -239,6 +242,10 @@ pub fn build_guest(cfg: &GuestDtConfig<'_>) -> Result<Vec<u8>, GuestDtError> {
     if cfg.devices.iter().any(|d| d.interrupts.len() % GIC_INTERRUPT_CELLS != 0) {
         return Err(GuestDtError::Fdt("an interrupt specifier is not 3 cells".to_string()));
     }
+    // A device's memory is outside the guest's RAM, or the kernel would also use it as RAM.
+    if let Some((device, memory)) = cfg.devices.iter().flat_map(|d| d.memory.iter().map(move |m| (d, m))).find(|(_, m)| m.overlaps(&cfg.plan.ram_ipa)) {
+        return Err(GuestDtError::Fdt(format!("{}: memory {memory} overlaps the guest's RAM {}", device.path(), cfg.plan.ram_ipa)));
+    }
     if let Some(fb) = &cfg.framebuffer {
         check_framebuffer(fb, cfg.plan.ram_ipa)?;
     }
@@ -371,7 +378,8 @@ pub fn build_guest(cfg: &GuestDtConfig<'_>) -> Result<Vec<u8>, GuestDtError> {
     for device in cfg.devices {
         let node = fdt.begin_node(&device.path()[1..])?;
         fdt.property_string_list("compatible", strings(device.compatible))?;
-        fdt.property_array_u32("reg", &cells64(&[device.reg.base, device.reg.size]))?;
+        let reg: Vec<u64> = core::iter::once(&device.reg).chain(device.memory).flat_map(|r| [r.base, r.size]).collect();
+        fdt.property_array_u32("reg", &cells64(&reg))?;
         if !device.interrupts.is_empty() {
             fdt.property_array_u32("interrupts", device.interrupts)?;
         }

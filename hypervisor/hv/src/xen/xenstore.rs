@@ -139,6 +139,10 @@ pub fn connect(dom: &Domain, pv_devices: &[alloc::string::String]) -> Result<(),
     Ok(())
 }
 
+/// The framebuffer memory a vfb frontend may use, in MiB: xen-fbfront's default, which holds
+/// the LCD's 1500 KiB.
+const VFB_VIDEORAM_MIB: &str = "2";
+
 /// Device 0 of type `kind` for domain `dom`, served by dom0: the frontend directory
 /// (/local/domain/N/device/KIND/0, the domain's, dom0 may read) and the backend one
 /// (/local/domain/0/backend/KIND/N/0, dom0's, the domain may read), both in state
@@ -151,8 +155,14 @@ fn write_device(store: &mut Store, dom: u16, kind: &str) -> Result<alloc::vec::V
     let frontend_perms = Perms::owned_by(dom).with(BACKEND_DOM, Access::Read);
     let backend_perms = Perms::owned_by(BACKEND_DOM).with(dom, Access::Read);
     let mut fired = alloc::vec::Vec::new();
-    // The backend first: a frontend that appears looks for its backend at once.
-    for (key, value) in [("frontend", frontend.as_str()), ("frontend-id", &*format!("{dom}")), ("online", "1"), ("state", XENBUS_STATE_INITIALISING)] {
+    // The backend first: a frontend that appears looks for its backend at once. xen-fbfront
+    // reads the display's geometry at probe only, perhaps before dom0's backend is loaded:
+    // the board's LCD, as dom0's vfb backend writes it too (docs/protocols/fbif.md).
+    let (width, height) = (format!("{}", crate::display::WIDTH), format!("{}", crate::display::HEIGHT));
+    let geometry = [("width", width.as_str()), ("height", height.as_str()), ("videoram", VFB_VIDEORAM_MIB)];
+    let display: &[(&str, &str)] = if kind == "vfb" { &geometry } else { &[] };
+    let common = [("frontend", frontend.as_str()), ("frontend-id", &*format!("{dom}")), ("online", "1")];
+    for (key, value) in common.iter().chain(display).chain(&[("state", XENBUS_STATE_INITIALISING)]) {
         fired.extend(store.write_as(&format!("{backend}/{key}"), value.as_bytes(), &backend_perms)?);
     }
     fired.extend(store.set_perms_as(&backend, &backend_perms)?);

@@ -362,6 +362,7 @@ fn emulated_devices_and_their_console() {
         name: "sp6",
         compatible: &["reds,reptar-sp6"],
         reg: MemRange::new(0x1800_0000, 0x1000),
+        memory: &[],
         interrupts: &[0, 90, 4],
         properties: &[("dma-coherent", PropValue::Empty)],
         stdout: false,
@@ -370,6 +371,7 @@ fn emulated_devices_and_their_console() {
         name: "uart",
         compatible: &["arm,sbsa-uart"],
         reg: MemRange::new(0x0900_0000, 0x1000),
+        memory: &[],
         interrupts: &[0, 1, 4],
         properties: &[("current-speed", PropValue::U32(115_200)), ("label", PropValue::Str("console"))],
         stdout: true,
@@ -402,6 +404,15 @@ fn emulated_devices_and_their_console() {
     // Two consoles, or an interrupt that is not 3 cells, are refused.
     assert!(build_with(&[uart, DeviceNode { name: "uart2", ..uart }]).is_err());
     assert!(build_with(&[DeviceNode { interrupts: &[0, 90], ..sp6 }]).is_err());
+
+    // Memory a device works on follows its registers in `reg`, and stays out of the guest's RAM.
+    let screen = [MemRange::new(0x97c0_0000, 0x20_0000)];
+    let lcd = DeviceNode { name: "display-controller", compatible: &["reptar,display-controller"], reg: MemRange::new(0x1810_0000, 0x1000), memory: &screen, interrupts: &[], properties: &[], stdout: false };
+    let dtb = build_with(&[lcd]).unwrap();
+    let fdt = fdt::Fdt::new(&dtb).unwrap();
+    assert_eq!(be32(prop(&fdt, "/display-controller@18100000", "reg")), [0, 0x1810_0000, 0, 0x1000, 0, 0x97c0_0000, 0, 0x20_0000]);
+    let inside_ram = [MemRange::new(plan.ram_ipa.base, 0x1000)];
+    assert!(build_with(&[DeviceNode { memory: &inside_ram, ..lcd }]).is_err());
 }
 
 /// The REPTAR LCD's framebuffer, in host RAM below dom0's.

@@ -1,0 +1,107 @@
+//! The REPTAR demo across domains: qtrun in dom0 on the board's display, BACKSPACE gives the
+//! screen and the buttons to domU (its qtrun shows within a second, ENTER changes its text and
+//! not dom0's), ESC gives them back and the display shows dom0's screen exactly as it was,
+//! though dom0's qtrun kept drawing all along. vfbback and vkbdback in dom0, with our Rust
+//! frontends or Linux's C ones (xen-fbfront, xen-kbdfront) in domU.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{ensure, Context, Result};
+use reptar_tests::qtrun_screen::{DOM0, DOMU, MESSAGE, TITLE, TITLE_SHOWN};
+use reptar_tests::{LaunchOptions, Machine, Picture, SHELL_TIMEOUT};
+
+/// How long qtrun may take to show a change.
+const DRAWN: Duration = Duration::from_secs(20);
+/// How soon after BACKSPACE domU's screen must show.
+const SWITCH: Duration = Duration::from_secs(1);
+
+fn dom0_shown(p: &Picture) -> bool {
+    p.count(TITLE, DOM0) > TITLE_SHOWN
+}
+
+fn domu_shown(p: &Picture) -> bool {
+    p.count(TITLE, DOMU) > TITLE_SHOWN
+}
+
+/// Waits until xenbus device `device` of the shell's domain is Connected.
+fn connected(m: &mut Machine, device: &str) -> Result<()> {
+    for _ in 0..100 {
+        if m.shell(&format!("cat /sys/bus/xen/devices/{device}/state"), SHELL_TIMEOUT)? == "Connected" {
+            return Ok(());
+        }
+        m.shell("sleep 0.05", SHELL_TIMEOUT)?;
+    }
+    anyhow::bail!("{device} never connected")
+}
+
+/// Starts qtrun in the shell's domain and waits until it says it runs.
+fn start_qtrun(m: &mut Machine, domain: &str) -> Result<()> {
+    m.shell("qtrun > /tmp/qtrun.log 2>&1 & :", SHELL_TIMEOUT)?;
+    let started = Instant::now();
+    loop {
+        let log = m.shell("cat /tmp/qtrun.log", SHELL_TIMEOUT)?;
+        if log.contains(&format!(", in {domain}")) {
+            return Ok(());
+        }
+        ensure!(started.elapsed() < DRAWN, "qtrun did not start in {domain}: {log:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The whole story with the frontends `fb` and `kbd` in domU.
+fn story(name: &str, fb: &str, kbd: &str) -> Result<()> {
+    let mut m = Machine::boot_to_dom0_shell(LaunchOptions::new(name))?;
+    m.shell("insmod /sp6.ko && insmod /vkbdback.ko && insmod /vfbback.ko", SHELL_TIMEOUT)?;
+    start_qtrun(&mut m, "dom0")?;
+    let first = m.wait_for_screen("1-dom0", "dom0's qtrun", DRAWN, dom0_shown)?;
+    m.qmp()?.send_key("ret")?;
+    let before = m.wait_for_screen("2-dom0-enter", "dom0's text after ENTER", DRAWN, |p| {
+        dom0_shown(p) && p.area(MESSAGE) != first.area(MESSAGE)
+    })?;
+
+    // domU: its frontends and its qtrun, drawing while dom0 has the screen.
+    m.switch_to_shell("DOM1", "domU", SHELL_TIMEOUT)?;
+    m.shell(&format!("insmod /{fb}.ko && insmod /{kbd}.ko"), SHELL_TIMEOUT)?;
+    connected(&mut m, "vfb-0")?;
+    connected(&mut m, "vkbd-0")?;
+    start_qtrun(&mut m, "domU")?;
+    let still = m.screen_dump("3-domu-started")?;
+    ensure!(still == before, "domU's qtrun showed on the display while dom0 had the focus");
+
+    // BACKSPACE: domU's screen within a second.
+    let pressed = Instant::now();
+    m.qmp()?.send_key("backspace")?;
+    let domu_first = m.wait_for_screen("4-backspace", "domU's qtrun after BACKSPACE", DRAWN, domu_shown)?;
+    let took = pressed.elapsed();
+    ensure!(took < SWITCH + Duration::from_millis(500), "domU's screen took {took:?} to show");
+
+    // ENTER is domU's now: its text changes.
+    m.qmp()?.send_key("ret")?;
+    m.wait_for_screen("5-domu-enter", "domU's text after ENTER", DRAWN, |p| {
+        domu_shown(p) && p.area(MESSAGE) != domu_first.area(MESSAGE)
+    })?;
+
+    // ESC: dom0's screen as it was, pixel for pixel (its qtrun redrew it every 200 ms meanwhile,
+    // and did not see ENTER).
+    m.qmp()?.send_key("esc")?;
+    let after = m.wait_for_screen("6-esc", "dom0's screen after ESC", DRAWN, dom0_shown)?;
+    let differ = (0..480).flat_map(|y| (0..800).map(move |x| (x, y))).filter(|&(x, y)| after.pixel(x, y) != before.pixel(x, y)).count();
+    ensure!(differ == 0, "dom0's screen after ESC differs from before BACKSPACE in {differ} pixels");
+
+    // dom0's qtrun is still running; domU's too.
+    m.switch_to_shell("DOM0", "dom0", SHELL_TIMEOUT)?;
+    ensure!(m.shell("pidof qtrun >/dev/null && echo running", SHELL_TIMEOUT)? == "running", "dom0's qtrun is gone");
+    let log = m.shell("dmesg | grep -ci 'vfbback.*\\(error\\|refused\\|broken\\)' || true", SHELL_TIMEOUT)?;
+    ensure!(log == "0", "vfbback complained:\n{}", m.shell("dmesg | grep vfb", SHELL_TIMEOUT)?);
+    Ok(())
+}
+
+#[test]
+fn backspace_shows_domus_qtrun_and_esc_gives_dom0_its_screen_back() -> Result<()> {
+    story("screen-story", "vfbfront", "vkbdfront")
+}
+
+#[test]
+fn the_same_with_linux_xen_fbfront_and_xen_kbdfront() -> Result<()> {
+    story("screen-story-c", "xen-fbfront", "xen-kbdfront").context("Linux's C frontends")
+}
