@@ -32,9 +32,11 @@ pub mod machine;
 pub mod picture;
 pub mod qmp;
 pub mod qtrun_screen;
+pub mod resources;
 pub mod shell;
 
 pub use artifacts::Artifacts;
+pub use resources::Resources;
 
 /// Targets the serial input cycles through at most (dom0, domUs, the monitor).
 pub const MAX_CONSOLE_TARGETS: usize = 6;

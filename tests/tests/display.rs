@@ -1,7 +1,9 @@
 //! The board's display: the hypervisor points QEMU's ramfb (800x480, XRGB8888) at a framebuffer
 //! in host RAM and gives it to dom0 as a simple-framebuffer. dom0 gets /dev/fb0 (simplefb) and
 //! what it draws there is what the QEMU window shows (checked with QMP screendump, pixel by
-//! pixel, and against the framebuffer memory itself); domU gets no framebuffer.
+//! pixel, and against the framebuffer memory itself); domU gets no framebuffer. The board's
+//! display controller switches the scanout between dom0's framebuffer and the guest screen, and
+//! refuses any other address.
 
 
 use anyhow::{ensure, Context, Result};
@@ -180,12 +182,72 @@ fn without_fw_cfg_the_board_has_no_display() -> Result<()> {
         SHELL_TIMEOUT,
     )?;
     let log = std::fs::read_to_string(m.log_path())?;
-    ensure!(!log.contains("(XEN)   framebuffer"), "RAM was reserved for a framebuffer");
+    ensure!(!log.contains("(XEN)   framebuffer") && !log.contains("(XEN)   guest screen"), "RAM was reserved for the display");
     let (fbs, _) =
         m.shell_status("ls /sys/class/graphics; ls /proc/device-tree/chosen", SHELL_TIMEOUT)?;
     ensure!(
         !fbs.contains("fb0") && !fbs.contains("framebuffer"),
         "dom0 has a framebuffer: {fbs:?}"
     );
+    let (nodes, _) = m.shell_status("ls -d /proc/device-tree/display-controller* 2>&1", SHELL_TIMEOUT)?;
+    ensure!(nodes.contains("No such file"), "dom0 has a display controller: {nodes:?}");
+    Ok(())
+}
+
+/// The display controller's registers, as dom0's shell reaches them with devmem.
+const CONTROLLER: u64 = 0x1810_0000;
+
+/// A display controller register, read by dom0.
+fn register(m: &mut Machine, offset: u64) -> Result<u64> {
+    let value = m.shell(&format!("devmem {:#x} 32", CONTROLLER + offset), SHELL_TIMEOUT)?;
+    u64::from_str_radix(value.trim_start_matches("0x"), 16).with_context(|| format!("devmem: {value:?}"))
+}
+
+/// Writes the scanout base (high word, then the low one that applies it).
+fn set_scanout(m: &mut Machine, base: u64) -> Result<()> {
+    m.shell(&format!("devmem {:#x} 32 {:#x} && devmem {:#x} 32 {:#x}", CONTROLLER + 0x14, base >> 32, CONTROLLER + 0x10, base & 0xffff_ffff), SHELL_TIMEOUT)?;
+    Ok(())
+}
+
+#[test]
+fn the_display_controller_shows_only_the_displays_two_pictures() -> Result<()> {
+    let mut m = Machine::boot_to_dom0_shell(LaunchOptions::new("display-controller"))?;
+    let fb = framebuffer_address(&mut m)?;
+    // The node: registers, then the guest screen (two cells of address, two of size, each).
+    let reg = m.shell("od -An -tx1 -v /proc/device-tree/display-controller@18100000/reg | tr -d ' \\n'", SHELL_TIMEOUT)?;
+    ensure!(reg.len() == 64 && reg.starts_with("000000001810000000000000000010000"), "reg: {reg}");
+    let guest_screen = u64::from_str_radix(&reg[32..48], 16)?;
+    ensure!(guest_screen != fb && u64::from_str_radix(&reg[48..64], 16)? >= (STRIDE * HEIGHT) as u64, "reg: {reg}");
+    let compatible = m.shell("cat /proc/device-tree/display-controller@18100000/compatible", SHELL_TIMEOUT)?;
+    ensure!(compatible.trim_end_matches('\0') == "reptar,display-controller", "compatible: {compatible:?}");
+    // Identity and geometry; the scanout base is dom0's framebuffer.
+    let registers: Vec<u64> = [0x0, 0x4, 0x8, 0xc, 0x10, 0x14, 0x18].iter().map(|&o| register(&mut m, o)).collect::<Result<_>>()?;
+    ensure!(registers == [0x5244_4331, 800, 480, 3200, fb & 0xffff_ffff, fb >> 32, 0], "registers: {registers:x?}");
+
+    // dom0 draws a band; the screen shows it.
+    m.shell(&draw_band(100, 50, 0xff, 0, 0), SHELL_TIMEOUT)?;
+    let dom0 = m.wait_for_screen("1-dom0", "dom0's band", std::time::Duration::from_secs(10), |p| p.pixel(400, 120) == [0xff, 0, 0])?;
+
+    // An address that is not the display's (domU's RAM, dom0's RAM, one page off): refused,
+    // said, STATUS set, the picture unchanged.
+    for bad in [0x9800_0000u64, 0x4000_0000, fb + 0x1000, guest_screen - 0x20_0000] {
+        let mark = m.mark();
+        set_scanout(&mut m, bad)?;
+        m.expect_since(mark, &format!(r"^\(XEN\) display: scanout base {bad:#x} refused"), SHELL_TIMEOUT)?;
+        ensure!(register(&mut m, 0x18)? == 1 && register(&mut m, 0x10)? == fb & 0xffff_ffff, "after {bad:#x}");
+    }
+    // (Only the band is compared: fbcon's cursor blinks on the rest of dom0's screen.)
+    let band = (0, 100, 800, 50);
+    ensure!(m.screen_dump("2-refused")?.area(band) == dom0.area(band), "a refused base changed the screen");
+    // Another width than 32 bits is a bus error.
+    let (output, status) = m.shell_status(&format!("devmem {:#x} 16", CONTROLLER + 0x10), SHELL_TIMEOUT)?;
+    ensure!(status != 0 && output.contains("Bus error"), "a 16-bit read: status {status}, {output:?}");
+
+    // The guest screen (cleared at boot: black), then dom0's picture again, as it was.
+    set_scanout(&mut m, guest_screen)?;
+    ensure!(register(&mut m, 0x18)? == 0 && register(&mut m, 0x10)? == guest_screen & 0xffff_ffff, "scanout on the guest screen");
+    m.wait_for_screen("3-guest-screen", "the black guest screen", std::time::Duration::from_secs(10), |p| p.pixel(400, 120) == [0, 0, 0] && p.pixel(0, 0) == [0, 0, 0])?;
+    set_scanout(&mut m, fb)?;
+    m.wait_for_screen("4-dom0-again", "dom0's picture again", std::time::Duration::from_secs(10), |p| p.area(band) == dom0.area(band))?;
     Ok(())
 }

@@ -105,3 +105,85 @@ fn backspace_shows_domus_qtrun_and_esc_gives_dom0_its_screen_back() -> Result<()
 fn the_same_with_linux_xen_fbfront_and_xen_kbdfront() -> Result<()> {
     story("screen-story-c", "xen-fbfront", "xen-kbdfront").context("Linux's C frontends")
 }
+
+/// Runs `command` at the shell of `host` ("dom0" or "domU").
+fn at(m: &mut Machine, host: &str, command: &str) -> Result<String> {
+    let target = if host == "dom0" { "DOM0" } else { "DOM1" };
+    m.switch_to_shell(target, host, SHELL_TIMEOUT)?;
+    m.shell(command, SHELL_TIMEOUT).with_context(|| format!("{host}: {command}"))
+}
+
+/// The module reloads of cycle `cycle`: (host, command) in order. Each module alone in turn,
+/// and every fifth cycle all four, backends out first or frontends out first, in alternation.
+fn reloads(cycle: usize) -> Vec<(&'static str, &'static str)> {
+    let reload = |host, module| -> Vec<(&'static str, &'static str)> {
+        match module {
+            "vfbfront" => vec![(host, "rmmod vfbfront"), (host, "insmod /vfbfront.ko")],
+            "vkbdfront" => vec![(host, "rmmod vkbdfront"), (host, "insmod /vkbdfront.ko")],
+            "vfbback" => vec![(host, "rmmod vfbback"), (host, "insmod /vfbback.ko")],
+            _ => vec![(host, "rmmod vkbdback"), (host, "insmod /vkbdback.ko")],
+        }
+    };
+    match cycle % 5 {
+        0 => reload("domU", "vfbfront"),
+        1 => reload("dom0", "vfbback"),
+        2 => reload("domU", "vkbdfront"),
+        3 => reload("dom0", "vkbdback"),
+        _ if cycle % 10 == 4 => vec![
+            ("dom0", "rmmod vfbback && rmmod vkbdback"),
+            ("domU", "rmmod vkbdfront && rmmod vfbfront"),
+            ("domU", "insmod /vfbfront.ko && insmod /vkbdfront.ko"),
+            ("dom0", "insmod /vkbdback.ko && insmod /vfbback.ko"),
+        ],
+        _ => vec![
+            ("domU", "rmmod vfbfront && rmmod vkbdfront"),
+            ("dom0", "rmmod vkbdback && rmmod vfbback"),
+            ("dom0", "insmod /vfbback.ko && insmod /vkbdback.ko"),
+            ("domU", "insmod /vkbdfront.ko && insmod /vfbfront.ko"),
+        ],
+    }
+}
+
+#[test]
+fn twenty_cycles_of_reloads_with_focus_switches() -> Result<()> {
+    let mut m = Machine::boot_to_dom0_shell(LaunchOptions::new("screen-cycles"))?;
+    m.shell("insmod /sp6.ko && insmod /vkbdback.ko && insmod /vfbback.ko", SHELL_TIMEOUT)?;
+    // dom0's picture: one qtrun frame, left on the screen (the console stays in graphics mode).
+    m.shell("qtrun --once", SHELL_TIMEOUT)?;
+    let dom0 = m.wait_for_screen("dom0", "dom0's qtrun frame", DRAWN, dom0_shown)?;
+    at(&mut m, "domU", "insmod /vfbfront.ko && insmod /vkbdfront.ko")?;
+    connected(&mut m, "vfb-0")?;
+    connected(&mut m, "vkbd-0")?;
+    let before = m.resources()?;
+    for cycle in 0..20 {
+        let context = || format!("cycle {cycle}: {:?}", reloads(cycle));
+        for (host, command) in reloads(cycle) {
+            at(&mut m, host, command).with_context(context)?;
+        }
+        at(&mut m, "domU", ":")?;
+        connected(&mut m, "vfb-0").with_context(context)?;
+        connected(&mut m, "vkbd-0").with_context(context)?;
+        // domU's picture: the whole screen in a colour of this cycle.
+        let drawn = m.shell(&format!("fb-bench draw --frames {}", cycle + 1), SHELL_TIMEOUT)?;
+        let colour = drawn.lines().find_map(|l| l.strip_prefix("last colour ")).with_context(|| format!("fb-bench: {drawn}"))?;
+        let rgb = u32::from_str_radix(colour.trim(), 16)?.to_be_bytes();
+        let rgb = [rgb[1], rgb[2], rgb[3]];
+        m.send_line("input-events --name 'Xen Virtual Keyboard' --keys-only --count 2 > /tmp/keys 2>&1 &")?;
+        m.shell("sleep 0.3", SHELL_TIMEOUT)?;
+        m.qmp()?.send_key("backspace")?;
+        m.wait_for_screen(&format!("cycle-{cycle}-domu"), "domU's picture after BACKSPACE", DRAWN, |p| p.pixel(400, 240) == rgb && p.pixel(799, 479) == rgb)
+            .with_context(context)?;
+        m.qmp()?.send_key("ret")?;
+        let keys = m.shell("wait; cat /tmp/keys", SHELL_TIMEOUT)?;
+        ensure!(keys.contains("EV_KEY KEY_ENTER 1") && keys.contains("EV_KEY KEY_ENTER 0"), "{}: domU's keys: {keys}", context());
+        m.qmp()?.send_key("esc")?;
+        m.wait_for_screen(&format!("cycle-{cycle}-dom0"), "dom0's picture after ESC", DRAWN, |p| *p == dom0).with_context(context)?;
+    }
+    let after = m.resources()?;
+    ensure!(after == before, "after 20 cycles: {after:?}; before {before:?}");
+    for host in ["dom0", "domU"] {
+        at(&mut m, host, ":")?;
+        m.check_kernel_log(host)?;
+    }
+    Ok(())
+}

@@ -23,16 +23,6 @@ fn connected(name: &str) -> Result<Machine> {
     Ok(m)
 }
 
-/// The kernel log of the domain whose shell has the console (`host`) has no warning, bug or
-/// oops.
-fn no_kernel_trouble(m: &mut Machine, host: &str) -> Result<()> {
-    let log = m.shell("dmesg", SHELL_TIMEOUT)?;
-    for trouble in ["WARNING:", "BUG:", "Oops"] {
-        ensure!(!log.contains(trouble), "'{trouble}' in {host}'s kernel log:\n{log}");
-    }
-    Ok(())
-}
-
 /// Waits (in domU) until its vled frontend is connected to the backend.
 fn wait_connected(m: &mut Machine) -> Result<()> {
     for _ in 0..100 {
@@ -42,30 +32,6 @@ fn wait_connected(m: &mut Machine) -> Result<()> {
         m.shell("sleep 0.05", SHELL_TIMEOUT)?;
     }
     anyhow::bail!("domU's vled frontend never connected")
-}
-
-/// The monitor's counters that must come back: (dom0's event channels, domU's event channels,
-/// dom0's mappings held, domU's grants in use by others).
-fn counters(m: &mut Machine) -> Result<[u64; 4]> {
-    m.switch_input_to("Xen", SHELL_TIMEOUT)?;
-    let mark = m.mark();
-    m.send("doms\r")?;
-    let mut values = [0; 4];
-    for (i, domain) in ["dom0", "domU1"].iter().enumerate() {
-        let found = m.expect_since(
-            mark,
-            &format!(r"\(XEN\) {domain} \(id \d\):.*\r?\n(?:\(XEN\)   (?:v\d|memory).*\r?\n)*\(XEN\)   event channels: (\d+) in use.*\r?\n\(XEN\)   grants: table \d+/\d+ frames, (\d+) granted pages in use by others, (\d+) mappings held"),
-            SHELL_TIMEOUT,
-        )?;
-        let field = |n| -> Result<u64> { Ok(found.get(n).context("counter")?.parse()?) };
-        values[i] = field(1)?;
-        if i == 0 {
-            values[2] = field(3)?;
-        } else {
-            values[3] = field(2)?;
-        }
-    }
-    Ok(values)
 }
 
 /// LED `led` switched from domU; the hypervisor must report it.
@@ -82,7 +48,7 @@ fn write_and_check(m: &mut Machine, led: usize, on: bool) -> Result<()> {
 fn fifty_reloads_alternating_frontend_and_backend() -> Result<()> {
     let mut m = connected("vled-cycles")?;
     write_and_check(&mut m, 0, true)?;
-    let before = counters(&mut m)?;
+    let before = m.resources()?;
     to_domu(&mut m)?;
     // What each LED is now: every write below changes one, so that the hypervisor reports it.
     let mut lit = [true, false, false, false, false, false];
@@ -107,10 +73,10 @@ fn fifty_reloads_alternating_frontend_and_backend() -> Result<()> {
         write_and_check(&mut m, led, lit[led]).with_context(|| format!("cycle {cycle}"))?;
     }
     // Connected again as at the start: nothing leaked.
-    let after = counters(&mut m)?;
-    ensure!(after == before, "after 50 reloads: event channels (dom0, domU), dom0's mappings, domU's granted pages {after:?}; before {before:?}");
+    let after = m.resources()?;
+    ensure!(after == before, "after 50 reloads: {after:?}; before {before:?}");
     to_dom0(&mut m)?;
-    no_kernel_trouble(&mut m, "dom0")
+    m.check_kernel_log("dom0")
 }
 
 #[test]
@@ -131,7 +97,7 @@ fn a_hundred_thousand_writes_end_in_the_last_state() -> Result<()> {
     ensure!(dom0.replace("\r\n", "\n") == expected, "dom0's LEDs after domU's writes:\n{dom0}");
     for (domain, host) in [("DOM0", "dom0"), ("DOM1", "domU")] {
         m.switch_to_shell(domain, host, SHELL_TIMEOUT)?;
-        no_kernel_trouble(&mut m, host)?;
+        m.check_kernel_log(host)?;
     }
     Ok(())
 }
@@ -140,7 +106,7 @@ fn a_hundred_thousand_writes_end_in_the_last_state() -> Result<()> {
 fn domu_restarts_under_a_connected_backend() -> Result<()> {
     let mut m = connected("vled-restart")?;
     write_and_check(&mut m, 3, true)?;
-    let before = counters(&mut m)?;
+    let before = m.resources()?;
     for round in 0..3 {
         // dom0's backend still maps domU's ring when domU goes: the restart waits for its unmap.
         let mark = m.mark();
@@ -155,11 +121,11 @@ fn domu_restarts_under_a_connected_backend() -> Result<()> {
         ensure!(back == "1", "LED 3 after restart {round}: {back:?}");
         write_and_check(&mut m, 3, false)?;
         write_and_check(&mut m, 3, true)?;
-        let after = counters(&mut m)?;
+        let after = m.resources()?;
         ensure!(after == before, "after restart {round}: {after:?}, before {before:?}");
     }
     to_dom0(&mut m)?;
-    no_kernel_trouble(&mut m, "dom0")
+    m.check_kernel_log("dom0")
 }
 
 #[test]

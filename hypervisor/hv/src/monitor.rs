@@ -175,6 +175,8 @@ fn domain_summary(dom: &Domain) {
             grants.nr_frames, grants.max_frames, grants.active_grants, grants.maptrack_used, grants.orphaned, grants.maps, grants.unmaps, grants.copies, grants.failures
         );
     }
+    // Frames mapped without a grant: dom0's backends of xen-fbfront-style frontends, privcmd.
+    println!("  foreign maps: {} of its pages mapped by dom0", crate::xen::memory::foreign_maps_of(dom.id));
 }
 
 fn registers(dom: &Domain, vcpu: &domain::Vcpu) {

@@ -4,7 +4,9 @@
 //!   of the hypervisor binary;
 //! - board: latency from a button pressed (QMP) to dom0's input event, and from an LED write in
 //!   dom0 to the hypervisor's LED register change, both in guest time: the hypervisor stamps its
-//!   side with the generic timer's count, dom0's programs stamp theirs with the same counter.
+//!   side with the generic timer's count, dom0's programs stamp theirs with the same counter;
+//! - paravirtual devices: vled writes, event channels, xenstore; a button to domU's input event
+//!   (vkbd) and full-screen updates per second from domU to the display (vfb).
 //!
 //! usage: bench [--runs N] [--samples N] [--icount]
 //!   --runs N     boots to measure (default 3)
@@ -84,7 +86,8 @@ fn run(settings: Settings) -> Result<()> {
     );
     board_latencies(settings.samples, settings.icount)?;
     event_channel_round_trip(settings.icount)?;
-    paravirtual_leds(1000, settings.icount)
+    paravirtual_leds(1000, settings.icount)?;
+    paravirtual_screen_and_keys(settings.samples, settings.icount)
 }
 
 /// vled: a brightness write in domU (through vledfront, the ring, vledback and sp6.ko) to the
@@ -217,9 +220,18 @@ fn board_latencies(samples: usize, icount: bool) -> Result<()> {
     let led: Vec<u64> = guest.iter().zip(&hypervisor).map(|(g, h)| h.saturating_sub(*g)).collect();
     report("LED write in dom0 -> hypervisor LED register", led, hz);
 
-    // Buttons: the hypervisor stamps the press, dom0's input-events the event's arrival.
+    let button = button_latencies(&mut m, "reptar_sp6_buttons", samples)?;
+    report("button press -> dom0 input event", button, hz);
+    m.send_line("poweroff -f")?;
+    let _ = m.wait_exit(EXIT_TIMEOUT);
+    Ok(())
+}
+
+/// Presses ENTER `samples` times: the hypervisor stamps each press, `input-events` at the
+/// shell the console is on stamps the event's arrival on input device `device`. In ticks.
+fn button_latencies(m: &mut Machine, device: &str, samples: usize) -> Result<Vec<u64>> {
     let mut button = Vec::with_capacity(samples);
-    m.send_line(&format!("input-events --name reptar_sp6_buttons --keys-only --stamp --count {}", 2 * samples))?;
+    m.send_line(&format!("input-events --name '{device}' --keys-only --stamp --count {}", 2 * samples))?;
     m.expect(r"reading /dev/input/event\d+", SHELL_TIMEOUT)?;
     for _ in 0..samples {
         m.qmp()?.send_key("ret")?;
@@ -231,7 +243,57 @@ fn board_latencies(samples: usize, icount: bool) -> Result<()> {
         m.expect(r"EV_KEY KEY_ENTER 0 \(release\)", SHELL_TIMEOUT)?;
     }
     m.wait_for_prompt(SHELL_TIMEOUT)?;
-    report("button press -> dom0 input event", button, hz);
+    Ok(button)
+}
+
+/// Waits until xenbus device `device` of the domain whose shell the console is on is Connected.
+fn wait_connected(m: &mut Machine, device: &str) -> Result<()> {
+    for _ in 0..100 {
+        if m.shell(&format!("cat /sys/bus/xen/devices/{device}/state"), SHELL_TIMEOUT)? == "Connected" {
+            return Ok(());
+        }
+        m.shell("sleep 0.05", SHELL_TIMEOUT)?;
+    }
+    bail!("{device} never connected")
+}
+
+/// vkbd and vfb with domU holding the focus: a button press to domU's input event (through
+/// vkbdback and vkbdfront), median and p99 of `samples`; and full-screen 800x480x32 updates
+/// per second from domU's /dev/fb0 (vfbfront) to the display's guest screen (vfbback), in
+/// guest time: `fb-bench draw` in domU writes the frames, `fb-bench watch` in dom0 sees the
+/// last one arrive.
+fn paravirtual_screen_and_keys(samples: usize, icount: bool) -> Result<()> {
+    const FRAMES: usize = 200;
+    let mut options = LaunchOptions::new("bench-screen");
+    if icount {
+        options = options.icount();
+    }
+    let mut m = Machine::boot_to_dom0_shell(options)?;
+    m.shell("insmod /sp6.ko && insmod /vkbdback.ko && insmod /vfbback.ko", SHELL_TIMEOUT)?;
+    m.switch_to_shell("DOM1", "domU", SHELL_TIMEOUT)?;
+    m.shell("insmod /vfbfront.ko && insmod /vkbdfront.ko", SHELL_TIMEOUT)?;
+    wait_connected(&mut m, "vfb-0")?;
+    wait_connected(&mut m, "vkbd-0")?;
+    m.qmp()?.send_key("backspace")?;
+    m.shell("sleep 0.5", SHELL_TIMEOUT)?;
+    let hz = frequency(&m.shell("fb-bench draw --frames 1", SHELL_TIMEOUT)?).context("no counter frequency from domU")?;
+    let button = button_latencies(&mut m, "Xen Virtual Keyboard", samples)?;
+    report("button press -> domU input event (vkbd)", button, hz);
+
+    m.switch_to_shell("DOM0", "dom0", SHELL_TIMEOUT)?;
+    m.send_line(&format!("fb-bench watch --frames {FRAMES} > /tmp/watch.log 2>&1 &"))?;
+    m.shell("sleep 0.5", SHELL_TIMEOUT)?;
+    m.switch_to_shell("DOM1", "domU", SHELL_TIMEOUT)?;
+    let drawn = m.shell(&format!("fb-bench draw --frames {FRAMES}"), Duration::from_secs(600))?;
+    let start = *stamps(&drawn).first().with_context(|| format!("fb-bench draw: {drawn}"))?;
+    m.switch_to_shell("DOM0", "dom0", SHELL_TIMEOUT)?;
+    let watched = m.shell("wait; cat /tmp/watch.log", Duration::from_secs(120))?;
+    let seen = *stamps(&watched).first().with_context(|| format!("fb-bench watch: {watched}"))?;
+    let seconds = seen.saturating_sub(start) as f64 / hz as f64;
+    println!(
+        "full-screen 800x480x32 updates domU -> display (vfb): {:.1} per second ({FRAMES} frames in {seconds:.2} s, guest time)",
+        FRAMES as f64 / seconds
+    );
     m.send_line("poweroff -f")?;
     let _ = m.wait_exit(EXIT_TIMEOUT);
     Ok(())
