@@ -291,7 +291,7 @@ fn paravirtual_screen_and_keys(samples: usize, icount: bool) -> Result<()> {
     let seen = *stamps(&watched).first().with_context(|| format!("fb-bench watch: {watched}"))?;
     let seconds = seen.saturating_sub(start) as f64 / hz as f64;
     println!(
-        "full-screen 800x480x32 updates domU -> display (vfb): {:.1} per second ({FRAMES} frames in {seconds:.2} s, guest time)",
+        "full-screen 800x480x32 updates domU -> display (vfb): {:.1} per second ({FRAMES} frames written back to back, the last on the display {seconds:.2} s after the first write, guest time; the backend merges updates that wait)",
         FRAMES as f64 / seconds
     );
     m.send_line("poweroff -f")?;
