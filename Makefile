@@ -23,7 +23,7 @@ HV_ELF := $(CARGO_TARGETS)/hypervisor/$(HV_TARGET)/release/reptar-hv
 KERNEL_DIR = $(shell scripts/kernel/build --dir)
 
 PROGRAMS_DIR := $(CARGO_TARGETS)/programs/aarch64-unknown-linux-gnu/release
-PROGRAMS := evtchn fb-bench grant input-events leds qtrun vled-user xenstore
+PROGRAMS := evtchn fb-bench grant input-events leds pv-user qtrun vled-user xenstore
 
 .PHONY: all run test bench setup kernel hypervisor rootfs modules programs host-test system-test fuzz clean
 all: hypervisor kernel rootfs

@@ -53,7 +53,9 @@ impl ForeignFrames {
         pages.resize(gfns.len(), ptr::null_mut(), GFP_KERNEL)?;
         // SAFETY: `pages` has room for `count` page pointers.
         to_result(unsafe { bindings::xen_alloc_unpopulated_pages(count, pages.as_mut_ptr()) })?;
-        let mut frames = Unpopulated { pages, mapped: 0 };
+        let mut mapped = KVec::with_capacity(gfns.len(), GFP_KERNEL)?;
+        mapped.resize(gfns.len(), false, GFP_KERNEL)?;
+        let mut frames = Unpopulated { pages, mapped };
         for (chunk, gfns) in gfns.chunks(FRAMES_PER_CALL).enumerate() {
             let first = chunk * FRAMES_PER_CALL;
             frames.add_to_physmap(domid, first, gfns)?;
@@ -144,15 +146,17 @@ unsafe impl Send for ForeignFrames {}
 // SAFETY: As above: `&self` methods never hand out references into the mapping.
 unsafe impl Sync for ForeignFrames {}
 
-/// Unpopulated pages, the first `mapped` of them with a foreign frame over them: dropped, the
-/// frames are removed (the pages become holes again) and the pages given back.
+/// Unpopulated pages, some with a foreign frame over them (`mapped`): dropped, those frames are
+/// removed (the pages become holes again) and the pages given back.
 struct Unpopulated {
     pages: KVec<*mut bindings::page>,
-    mapped: usize,
+    mapped: KVec<bool>,
 }
 
 impl Unpopulated {
-    /// Maps `gfns` of `domid` over our pages from `first`, in one hypercall.
+    /// Maps `gfns` of `domid` over our pages from `first`, in one hypercall. The hypervisor goes
+    /// on after an element fails (as Xen does): every frame that did map is recorded, so that
+    /// a failure leaves none behind.
     fn add_to_physmap(&mut self, domid: u16, first: usize, gfns: &[u64]) -> Result {
         let mut idxs = KVec::with_capacity(gfns.len(), GFP_KERNEL)?;
         let mut gpfns = KVec::with_capacity(gfns.len(), GFP_KERNEL)?;
@@ -161,7 +165,8 @@ impl Unpopulated {
             idxs.push(*gfn as bindings::xen_ulong_t, GFP_KERNEL)?;
             // SAFETY: One of the pages `xen_alloc_unpopulated_pages` gave us.
             gpfns.push(unsafe { bindings::kext_page_to_xen_pfn(self.pages[first + i]) }, GFP_KERNEL)?;
-            errs.push(0, GFP_KERNEL)?;
+            // An element the hypervisor never reached stays "not mapped".
+            errs.push(EINVAL.to_errno(), GFP_KERNEL)?;
         }
         let mut request = bindings::xen_add_to_physmap_range {
             domid: bindings::DOMID_SELF as bindings::domid_t,
@@ -177,26 +182,22 @@ impl Unpopulated {
         let rc = unsafe {
             bindings::HYPERVISOR_memory_op(bindings::XENMEM_add_to_physmap_range, ptr::from_mut(&mut request).cast())
         };
-        // The frames that did map must be removed even if another failed: count them first.
-        let failed = errs.iter().position(|&e| e != 0);
+        for (i, &err) in errs.iter().enumerate() {
+            self.mapped[first + i] = err == 0;
+        }
         if rc < 0 {
             return Err(Error::from_errno(rc));
         }
-        match failed {
-            None => {
-                self.mapped = first + gfns.len();
-                Ok(())
-            }
-            Some(i) => {
-                self.remove(first, first + i);
-                Err(Error::from_errno(errs[i]))
-            }
+        match errs.iter().find(|&&e| e != 0) {
+            None => Ok(()),
+            Some(&err) => Err(Error::from_errno(err)),
         }
     }
+}
 
-    /// Removes the frames over our pages `from..to`.
-    fn remove(&self, from: usize, to: usize) {
-        for &page in &self.pages[from..to] {
+impl Drop for Unpopulated {
+    fn drop(&mut self) {
+        for (&page, _) in self.pages.iter().zip(self.mapped.iter()).filter(|(_, &mapped)| mapped) {
             let mut request = bindings::xen_remove_from_physmap {
                 domid: bindings::DOMID_SELF as bindings::domid_t,
                 // SAFETY: One of our unpopulated pages.
@@ -210,12 +211,6 @@ impl Unpopulated {
                 pr_err!("foreign frame at pfn {:#x}: remove_from_physmap failed ({rc})\n", request.gpfn);
             }
         }
-    }
-}
-
-impl Drop for Unpopulated {
-    fn drop(&mut self) {
-        self.remove(0, self.mapped);
         // SAFETY: The pages `xen_alloc_unpopulated_pages` gave us, none mapped any more.
         unsafe { bindings::xen_free_unpopulated_pages(self.pages.len() as u32, self.pages.as_mut_ptr()) };
     }

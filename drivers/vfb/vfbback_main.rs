@@ -250,6 +250,11 @@ const PASSES_PER_EVENT: usize = 16;
 impl EventHandler for Blitter {
     fn handle_event(&self, dev: &xenbus::Device, events: &Notifier) -> bool {
         let mut stream = self.stream.lock();
+        // A broken ring was reported once and the device closed: later notifications are
+        // the frontend's noise (and count against it, as spurious, through late EOI).
+        if stream.consumer.error().is_some() {
+            return false;
+        }
         let mut work = false;
         for _ in 0..PASSES_PER_EVENT {
             let Stream { consumer, mode, ignored } = &mut *stream;

@@ -112,6 +112,8 @@ struct Link {
     producer: SpinLockIrq<InProducer>,
     events: Pin<KBox<EventChannel<Quiet>>>,
     domid: u16,
+    /// Keys dropped so far (a full or broken page): the first is logged, then every 1024th.
+    dropped: Atomic<u64>,
 }
 
 /// The frontend's notifications: nothing to do (it has no requests).
@@ -175,7 +177,15 @@ impl Link {
         let pushed = self.producer.lock().push(&mut Page(self.page.page()), event);
         match pushed {
             Ok(()) => self.events.notify(),
-            Err(e) => pr_warn!("dom{}: key dropped: {e:?}\n", self.domid),
+            Err(e) => {
+                // The tap runs in atomic context: no xenbus_dev_fatal() here. A broken page
+                // stays broken (the producer refuses from then on) until the frontend
+                // reconnects; a full one, until it consumes.
+                let dropped = self.dropped.fetch_add(1, Relaxed) + 1;
+                if dropped == 1 || dropped % 1024 == 0 {
+                    pr_warn!("dom{}: key dropped ({dropped} so far): {e:?}\n", self.domid);
+                }
+            }
         }
     }
 }
@@ -206,7 +216,7 @@ impl Device {
         })?;
         let events = KBox::pin_init(EventChannel::bind_interdomain(dev, port, c"vkbdback", try_pin_init!(Quiet {})), GFP_KERNEL)?;
         let link = Arc::pin_init(
-            pin_init!(Link { page, producer <- new_spinlock_irq!(producer), events, domid: dev.otherend_id() }),
+            pin_init!(Link { page, producer <- new_spinlock_irq!(producer), events, domid: dev.otherend_id(), dropped: Atomic::new(0) }),
             GFP_KERNEL,
         )?;
         let writer = Arc::pin_init(pin_init!(FocusWriter { work <- new_work!("vkbdback::focus") }), GFP_KERNEL)?;

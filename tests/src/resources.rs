@@ -1,6 +1,6 @@
-//! What the domains hold in the hypervisor, from the monitor's `doms`, and the guests' kernel
-//! logs: the checks of every churn test (reloads, restarts, hostile frontends) that nothing
-//! leaked and no kernel complained.
+//! What the domains hold in the hypervisor, from the monitor's `doms`, the guests' kernel logs
+//! and their paravirtual devices' states: the checks of every churn test (reloads, restarts,
+//! hostile frontends) that devices connect, nothing leaked and no kernel complained.
 
 use anyhow::{ensure, Context, Result};
 
@@ -50,6 +50,21 @@ impl Machine {
             domu_granted_pages: domu[1],
             domu_foreign_maps: domu[3],
         })
+    }
+
+    /// Waits until xenbus device `device` (`vfb-0`, `vkbd-0`...) of the domain whose shell has
+    /// the console is Connected: within 5 s, the device appearing meanwhile if need be (drivers
+    /// probe asynchronously).
+    pub fn wait_connected(&mut self, device: &str) -> Result<()> {
+        let mut state = String::new();
+        for _ in 0..100 {
+            state = self.shell(&format!("cat /sys/bus/xen/devices/{device}/state 2>/dev/null || echo absent"), SHELL_TIMEOUT)?;
+            if state == "Connected" {
+                return Ok(());
+            }
+            self.shell("sleep 0.05", SHELL_TIMEOUT)?;
+        }
+        anyhow::bail!("{device} never connected (state: {state})")
     }
 
     /// The kernel log of the domain whose shell has the console (`host`, for the message) has

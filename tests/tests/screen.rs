@@ -2,12 +2,13 @@
 //! screen and the buttons to domU (its qtrun shows within a second, ENTER changes its text and
 //! not dom0's), ESC gives them back and the display shows dom0's screen exactly as it was,
 //! though dom0's qtrun kept drawing all along. vfbback and vkbdback in dom0, with our Rust
-//! frontends or Linux's C ones (xen-fbfront, xen-kbdfront) in domU.
+//! frontends or Linux's C ones (xen-fbfront, xen-kbdfront) in domU; vled gives domU's qtrun the
+//! board's LEDs.
 
 use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context, Result};
-use reptar_tests::qtrun_screen::{DOM0, DOMU, MESSAGE, TITLE, TITLE_SHOWN};
+use reptar_tests::qtrun_screen::{led_centre, DOM0, DOMU, LED_ON, MESSAGE, TITLE, TITLE_SHOWN};
 use reptar_tests::{LaunchOptions, Machine, Picture, SHELL_TIMEOUT};
 
 /// How long qtrun may take to show a change.
@@ -21,17 +22,6 @@ fn dom0_shown(p: &Picture) -> bool {
 
 fn domu_shown(p: &Picture) -> bool {
     p.count(TITLE, DOMU) > TITLE_SHOWN
-}
-
-/// Waits until xenbus device `device` of the shell's domain is Connected.
-fn connected(m: &mut Machine, device: &str) -> Result<()> {
-    for _ in 0..100 {
-        if m.shell(&format!("cat /sys/bus/xen/devices/{device}/state"), SHELL_TIMEOUT)? == "Connected" {
-            return Ok(());
-        }
-        m.shell("sleep 0.05", SHELL_TIMEOUT)?;
-    }
-    anyhow::bail!("{device} never connected")
 }
 
 /// Starts qtrun in the shell's domain and waits until it says it runs.
@@ -51,9 +41,10 @@ fn start_qtrun(m: &mut Machine, domain: &str) -> Result<()> {
 /// The whole story with the frontends `fb` and `kbd` in domU.
 fn story(name: &str, fb: &str, kbd: &str) -> Result<()> {
     let mut m = Machine::boot_to_dom0_shell(LaunchOptions::new(name))?;
-    m.shell("insmod /sp6.ko && insmod /vkbdback.ko && insmod /vfbback.ko", SHELL_TIMEOUT)?;
+    m.shell("insmod /sp6.ko && insmod /vkbdback.ko && insmod /vfbback.ko && insmod /vledback.ko", SHELL_TIMEOUT)?;
+    m.shell("echo 1 > /sys/class/leds/sp6_led3/brightness", SHELL_TIMEOUT)?;
     start_qtrun(&mut m, "dom0")?;
-    let first = m.wait_for_screen("1-dom0", "dom0's qtrun", DRAWN, dom0_shown)?;
+    let first = m.wait_for_screen("1-dom0", "dom0's qtrun", DRAWN, |p| dom0_shown(p) && p.pixel(led_centre(3).0, led_centre(3).1) == LED_ON)?;
     m.qmp()?.send_key("ret")?;
     let before = m.wait_for_screen("2-dom0-enter", "dom0's text after ENTER", DRAWN, |p| {
         dom0_shown(p) && p.area(MESSAGE) != first.area(MESSAGE)
@@ -61,9 +52,10 @@ fn story(name: &str, fb: &str, kbd: &str) -> Result<()> {
 
     // domU: its frontends and its qtrun, drawing while dom0 has the screen.
     m.switch_to_shell("DOM1", "domU", SHELL_TIMEOUT)?;
-    m.shell(&format!("insmod /{fb}.ko && insmod /{kbd}.ko"), SHELL_TIMEOUT)?;
-    connected(&mut m, "vfb-0")?;
-    connected(&mut m, "vkbd-0")?;
+    m.shell(&format!("insmod /{fb}.ko && insmod /{kbd}.ko && insmod /vledfront.ko"), SHELL_TIMEOUT)?;
+    m.wait_connected("vfb-0")?;
+    m.wait_connected("vkbd-0")?;
+    m.wait_connected("vled-0")?;
     start_qtrun(&mut m, "domU")?;
     let still = m.screen_dump("3-domu-started")?;
     ensure!(still == before, "domU's qtrun showed on the display while dom0 had the focus");
@@ -72,6 +64,8 @@ fn story(name: &str, fb: &str, kbd: &str) -> Result<()> {
     let pressed = Instant::now();
     m.qmp()?.send_key("backspace")?;
     let domu_first = m.wait_for_screen("4-backspace", "domU's qtrun after BACKSPACE", DRAWN, domu_shown)?;
+    // domU sees the board's LEDs through vled: LED 3, lit from dom0.
+    ensure!(domu_first.pixel(led_centre(3).0, led_centre(3).1) == LED_ON, "domU's qtrun does not show LED 3 lit");
     let took = pressed.elapsed();
     ensure!(took < SWITCH + Duration::from_millis(500), "domU's screen took {took:?} to show");
 
@@ -152,8 +146,8 @@ fn twenty_cycles_of_reloads_with_focus_switches() -> Result<()> {
     m.shell("qtrun --once", SHELL_TIMEOUT)?;
     let dom0 = m.wait_for_screen("dom0", "dom0's qtrun frame", DRAWN, dom0_shown)?;
     at(&mut m, "domU", "insmod /vfbfront.ko && insmod /vkbdfront.ko")?;
-    connected(&mut m, "vfb-0")?;
-    connected(&mut m, "vkbd-0")?;
+    m.wait_connected("vfb-0")?;
+    m.wait_connected("vkbd-0")?;
     let before = m.resources()?;
     for cycle in 0..20 {
         let context = || format!("cycle {cycle}: {:?}", reloads(cycle));
@@ -161,8 +155,8 @@ fn twenty_cycles_of_reloads_with_focus_switches() -> Result<()> {
             at(&mut m, host, command).with_context(context)?;
         }
         at(&mut m, "domU", ":")?;
-        connected(&mut m, "vfb-0").with_context(context)?;
-        connected(&mut m, "vkbd-0").with_context(context)?;
+        m.wait_connected("vfb-0").with_context(context)?;
+        m.wait_connected("vkbd-0").with_context(context)?;
         // domU's picture: the whole screen in a colour of this cycle.
         let drawn = m.shell(&format!("fb-bench draw --frames {}", cycle + 1), SHELL_TIMEOUT)?;
         let colour = drawn.lines().find_map(|l| l.strip_prefix("last colour ")).with_context(|| format!("fb-bench: {drawn}"))?;

@@ -246,17 +246,6 @@ fn button_latencies(m: &mut Machine, device: &str, samples: usize) -> Result<Vec
     Ok(button)
 }
 
-/// Waits until xenbus device `device` of the domain whose shell the console is on is Connected.
-fn wait_connected(m: &mut Machine, device: &str) -> Result<()> {
-    for _ in 0..100 {
-        if m.shell(&format!("cat /sys/bus/xen/devices/{device}/state"), SHELL_TIMEOUT)? == "Connected" {
-            return Ok(());
-        }
-        m.shell("sleep 0.05", SHELL_TIMEOUT)?;
-    }
-    bail!("{device} never connected")
-}
-
 /// vkbd and vfb with domU holding the focus: a button press to domU's input event (through
 /// vkbdback and vkbdfront), median and p99 of `samples`; and full-screen 800x480x32 updates
 /// per second from domU's /dev/fb0 (vfbfront) to the display's guest screen (vfbback), in
@@ -272,8 +261,8 @@ fn paravirtual_screen_and_keys(samples: usize, icount: bool) -> Result<()> {
     m.shell("insmod /sp6.ko && insmod /vkbdback.ko && insmod /vfbback.ko", SHELL_TIMEOUT)?;
     m.switch_to_shell("DOM1", "domU", SHELL_TIMEOUT)?;
     m.shell("insmod /vfbfront.ko && insmod /vkbdfront.ko", SHELL_TIMEOUT)?;
-    wait_connected(&mut m, "vfb-0")?;
-    wait_connected(&mut m, "vkbd-0")?;
+    m.wait_connected("vfb-0")?;
+    m.wait_connected("vkbd-0")?;
     m.qmp()?.send_key("backspace")?;
     m.shell("sleep 0.5", SHELL_TIMEOUT)?;
     let hz = frequency(&m.shell("fb-bench draw --frames 1", SHELL_TIMEOUT)?).context("no counter frequency from domU")?;

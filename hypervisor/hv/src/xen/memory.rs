@@ -181,15 +181,23 @@ fn add_to_physmap_batch(request: &AddToPhysmapBatch, mem: &CurrentVcpu) -> Hyper
     }
     let foreign = request.foreign_domid.ok_or(Errno::ESRCH)?.resolve(dom.id);
     let owner = domain::get(foreign).filter(|o| o.id != dom.id).ok_or(Errno::ESRCH)?;
+    // Refusals are said once per call, with the first frame: a batch of bad frames is one line.
+    let mut refused: Option<(u64, u32)> = None;
     for i in 0..request.size() {
         let idx = request.idx(mem, i)?;
         // Read as a plain number: a frame whose address does not fit is that page's error.
         let gpfn = request.gpfns.read_u64(mem, i)?;
         let error: i32 = match Gfn::new(gpfn).ok_or(Errno::EINVAL).and_then(|gpfn| map_foreign(dom, owner, idx, gpfn.get())) {
             Ok(()) => 0,
-            Err(e) => e.to_ret() as i32,
+            Err(e) => {
+                refused.get_or_insert((idx, 0)).1 += 1;
+                e.to_ret() as i32
+            }
         };
         guest::write_va(request.err_addr(i)?.0, &error.to_le_bytes())?;
+    }
+    if let Some((first, count)) = refused {
+        println!("{}: {count} of {} foreign frame(s) of {} refused (first: frame {first:#x}): not its RAM, or no hole to map them at", dom.name, request.size(), owner.name);
     }
     Ok(0)
 }

@@ -10,7 +10,7 @@ use vled_protocol::{
 };
 
 use crate::page::RingPage;
-use crate::xen::{EventChannel, GrantedPage, Xenbus};
+use xen_user::{EventChannel, GrantedPage, Xenbus};
 
 /// The frontend's xenstore directory (relative to this domain's /local/domain/<id>).
 pub const DEVICE: &str = "device/vled/0";

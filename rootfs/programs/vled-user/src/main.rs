@@ -27,7 +27,6 @@
 
 mod frontend;
 mod page;
-mod xen;
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};

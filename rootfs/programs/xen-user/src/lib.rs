@@ -1,5 +1,13 @@
-//! The three Linux Xen devices a user-space frontend needs: /dev/xen/xenbus (the store),
-//! /dev/xen/evtchn (an event channel), /dev/xen/gntalloc (a page granted to another domain).
+//! xen-user: what a frontend in user space needs from Linux's Xen devices, shared by the
+//! programs that play one to test a backend (vled-user, pv-user):
+//!
+//! - [`Xenbus`]: the store, through /dev/xen/xenbus (one request at a time), and
+//!   [`wait_state`] for the other end's xenbus `state`;
+//! - [`EventChannel`]: a port allocated unbound for the backend's domain (/dev/xen/evtchn);
+//! - [`GrantedPage`]: a zeroed page granted to the backend's domain (/dev/xen/gntalloc);
+//! - [`LockedPages`]: anonymous memory locked in place, with the frame number of each page
+//!   (/proc/self/pagemap), for protocols that name memory by frame rather than by grant (vfb).
+//!
 //! Ioctl arguments are built at the offsets of the uapi structures, as the grant and evtchn
 //! tools do.
 
@@ -7,6 +15,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::fd::AsRawFd;
 use std::ptr::NonNull;
+use std::time::{Duration, Instant};
 
 fn open(path: &str) -> io::Result<File> {
     OpenOptions::new()
@@ -115,6 +124,56 @@ impl Xenbus {
     }
 }
 
+/// The xenbus states (xen/interface/io/xenbus.h), as the store holds them (decimal).
+pub mod state {
+    pub const UNKNOWN: u32 = 0;
+    pub const INITIALISING: u32 = 1;
+    pub const INIT_WAIT: u32 = 2;
+    pub const INITIALISED: u32 = 3;
+    pub const CONNECTED: u32 = 4;
+    pub const CLOSING: u32 = 5;
+    pub const CLOSED: u32 = 6;
+
+    /// "InitWait (2)", as the programs print states.
+    pub fn name(state: u32) -> String {
+        let name = match state {
+            UNKNOWN => "Unknown",
+            INITIALISING => "Initialising",
+            INIT_WAIT => "InitWait",
+            INITIALISED => "Initialised",
+            CONNECTED => "Connected",
+            CLOSING => "Closing",
+            CLOSED => "Closed",
+            7 => "Reconfiguring",
+            8 => "Reconfigured",
+            _ => "bad state",
+        };
+        format!("{name} ({state})")
+    }
+
+    /// A `state` key's value; Unknown (0) for a missing key or anything but a number.
+    pub fn parse(value: Option<&[u8]>) -> u32 {
+        value.and_then(|v| std::str::from_utf8(v).ok()).and_then(|v| v.trim().parse().ok()).unwrap_or(UNKNOWN)
+    }
+}
+
+/// Polls `dir`/state every 10 ms until `done` accepts it, or `timeout`: whether it did, and the
+/// last state read.
+pub fn wait_state(bus: &mut Xenbus, dir: &str, timeout: Duration, done: impl Fn(u32) -> bool) -> io::Result<(bool, u32)> {
+    let deadline = Instant::now() + timeout;
+    let key = format!("{dir}/state");
+    loop {
+        let now = state::parse(bus.read(&key)?.as_deref());
+        if done(now) {
+            return Ok((true, now));
+        }
+        if Instant::now() >= deadline {
+            return Ok((false, now));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 fn nul(s: &str) -> Vec<u8> {
     let mut v = s.as_bytes().to_vec();
     v.push(0);
@@ -208,13 +267,20 @@ pub struct GrantedPage {
 }
 
 impl GrantedPage {
+    /// A page `remote` may map read-write.
     pub fn new(remote: u16) -> io::Result<Self> {
+        Self::with_access(remote, true)
+    }
+
+    /// A page `remote` may map read-write, or only read (`writable` false).
+    pub fn with_access(remote: u16, writable: bool) -> io::Result<Self> {
         let file = open("/dev/xen/gntalloc")?;
         // struct ioctl_gntalloc_alloc_gref { u16 domid @0; u16 flags @2; u32 count @4;
         // u64 index @8; u32 gref_ids[1] @16 }, sizeof 24.
         let mut arg = [0u8; 24];
         arg[0..2].copy_from_slice(&remote.to_ne_bytes());
-        arg[2..4].copy_from_slice(&GNTALLOC_FLAG_WRITABLE.to_ne_bytes());
+        let flags = if writable { GNTALLOC_FLAG_WRITABLE } else { 0 };
+        arg[2..4].copy_from_slice(&flags.to_ne_bytes());
         arg[4..8].copy_from_slice(&1u32.to_ne_bytes());
         ioctl(&file, IOCTL_GNTALLOC_ALLOC_GREF, arg.as_mut_ptr())
             .map_err(|e| io::Error::new(e.kind(), format!("cannot grant a page to domain {remote}: {e}")))?;
@@ -257,7 +323,7 @@ impl Drop for GrantedPage {
         // SAFETY: base and len are what mmap returned; nothing uses the page afterwards.
         unsafe { libc::munmap(self.base.as_ptr().cast(), self.len) };
         if let Err(e) = dealloc(&self.file, self.index) {
-            eprintln!("vled-user: cannot end grant {}: {e}", self.gref);
+            eprintln!("xen-user: cannot end grant {}: {e}", self.gref);
         }
     }
 }
@@ -265,6 +331,113 @@ impl Drop for GrantedPage {
 pub fn page_size() -> usize {
     // SAFETY: sysconf has no memory-safety preconditions.
     unsafe { libc::sysconf(libc::_SC_PAGESIZE) as usize }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Locked memory and its frame numbers (Documentation/admin-guide/mm/pagemap.rst).
+// ---------------------------------------------------------------------------------------------
+
+/// `/proc/self/pagemap`: bit 63 "page present", bits 0-54 the page frame number (zero unless
+/// the reader has CAP_SYS_ADMIN).
+const PAGEMAP_PRESENT: u64 = 1 << 63;
+const PAGEMAP_PFN_MASK: u64 = (1 << 55) - 1;
+
+/// The frame number in a pagemap entry: `None` if the page is not present or the number is
+/// hidden (read as 0 without CAP_SYS_ADMIN).
+pub fn pagemap_frame(entry: u64) -> Option<u64> {
+    let pfn = entry & PAGEMAP_PFN_MASK;
+    (entry & PAGEMAP_PRESENT != 0 && pfn != 0).then_some(pfn)
+}
+
+/// Zeroed anonymous pages, locked in memory (mlock: neither swapped nor moved while locked),
+/// and the frame number of each. In an auto-translated guest (every arm64 domain) that is the
+/// guest frame number the hypervisor knows the page by: what a protocol that names memory by
+/// frame (vfb's `page-ref` and page directory) writes. Unmapped when dropped.
+pub struct LockedPages {
+    base: NonNull<u8>,
+    len: usize,
+    frames: Vec<u64>,
+}
+
+impl LockedPages {
+    pub fn new(pages: usize) -> io::Result<Self> {
+        let page = page_size();
+        let len = pages.checked_mul(page).filter(|&l| l > 0).ok_or_else(|| io::Error::other("bad page count"))?;
+        // SAFETY: a fresh private anonymous mapping, overlapping nothing Rust owns.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_POPULATE,
+                -1,
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        let base = NonNull::new(base.cast::<u8>()).expect("mmap does not return NULL on success");
+        let mut locked = LockedPages { base, len, frames: Vec::new() };
+        // SAFETY: the mapping made above.
+        if unsafe { libc::mlock(base.as_ptr().cast(), len) } != 0 {
+            let e = io::Error::last_os_error();
+            return Err(io::Error::new(e.kind(), format!("mlock of {pages} pages: {e}")));
+        }
+        for i in 0..pages {
+            // SAFETY: inside the mapping; a write makes each page the process's own (not the
+            // shared zero page).
+            unsafe { base.as_ptr().add(i * page).write_volatile(0) };
+        }
+        locked.frames = read_frames(base.as_ptr() as usize, pages)?;
+        Ok(locked)
+    }
+
+    /// The frame number of page `i`.
+    pub fn frame(&self, i: usize) -> u64 {
+        self.frames[i]
+    }
+
+    pub fn frames(&self) -> &[u64] {
+        &self.frames
+    }
+
+    /// The mapping: `len` bytes at `base`, valid while `self` lives.
+    pub fn memory(&self) -> (NonNull<u8>, usize) {
+        (self.base, self.len)
+    }
+
+    /// Page `i` of the mapping.
+    pub fn page(&self, i: usize) -> NonNull<u8> {
+        assert!(i < self.frames.len(), "page {i} of {}", self.frames.len());
+        // SAFETY: inside the mapping (checked).
+        unsafe { self.base.add(i * page_size()) }
+    }
+}
+
+impl Drop for LockedPages {
+    fn drop(&mut self) {
+        // SAFETY: base and len are what mmap returned; nothing uses the pages afterwards.
+        unsafe { libc::munmap(self.base.as_ptr().cast(), self.len) };
+    }
+}
+
+/// The frame numbers of `pages` pages from `addr`, from /proc/self/pagemap.
+fn read_frames(addr: usize, pages: usize) -> io::Result<Vec<u64>> {
+    use std::os::unix::fs::FileExt;
+    let pagemap = File::open("/proc/self/pagemap").map_err(|e| io::Error::new(e.kind(), format!("/proc/self/pagemap: {e}")))?;
+    let mut entries = vec![0u8; pages * 8];
+    pagemap.read_exact_at(&mut entries, (addr / page_size()) as u64 * 8)?;
+    entries
+        .chunks_exact(8)
+        .enumerate()
+        .map(|(i, entry)| {
+            let entry = u64::from_ne_bytes(entry.try_into().unwrap());
+            pagemap_frame(entry).ok_or_else(|| {
+                io::Error::other(format!("page {i} has no frame number in /proc/self/pagemap ({entry:#x}): not root?"))
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -277,5 +450,22 @@ mod tests {
         assert_eq!(IOCTL_EVTCHN_NOTIFY, 0x44504);
         assert_eq!(IOCTL_GNTALLOC_ALLOC_GREF, 0x184705);
         assert_eq!(IOCTL_GNTALLOC_DEALLOC_GREF, 0x104706);
+    }
+
+    #[test]
+    fn pagemap_entries() {
+        assert_eq!(pagemap_frame(PAGEMAP_PRESENT | 0x40123), Some(0x40123));
+        // Soft-dirty (55) and exclusive (56) bits are not the frame's.
+        assert_eq!(pagemap_frame(PAGEMAP_PRESENT | (1 << 55) | (1 << 56) | 0x40123), Some(0x40123));
+        assert_eq!(pagemap_frame(0x40123), None, "not present");
+        assert_eq!(pagemap_frame(PAGEMAP_PRESENT), None, "hidden without CAP_SYS_ADMIN");
+    }
+
+    #[test]
+    fn states() {
+        assert_eq!(state::parse(Some(b"4")), state::CONNECTED);
+        assert_eq!(state::parse(None), state::UNKNOWN);
+        assert_eq!(state::parse(Some(b"x")), state::UNKNOWN);
+        assert_eq!(state::name(2), "InitWait (2)");
     }
 }
