@@ -18,12 +18,12 @@
 use core::{
     ffi::c_void,
     ptr,
-    sync::atomic::{fence, Ordering},
+    sync::atomic::{AtomicU32, Ordering},
 };
 
 use kernel::{error::to_result, prelude::*};
 
-use super::bindings;
+use super::{bindings, of_region::Memory};
 
 /// How many frames one `XENMEM_add_to_physmap_range` call maps (its `size` is 16 bits; the
 /// hypervisor handles any count, this keeps the argument arrays small).
@@ -77,25 +77,23 @@ impl ForeignFrames {
         assert!(offset.checked_add(len).is_some_and(|end| end <= self.len()));
     }
 
-    /// The 32-bit little-endian value at `offset` (4-aligned), read with acquire ordering.
-    pub fn load_u32(&self, offset: usize) -> u32 {
+    fn word(&self, offset: usize) -> &AtomicU32 {
         assert!(offset % 4 == 0);
         self.check(offset, 4);
-        // SAFETY: Inside the mapping (checked, type invariant), aligned; volatile: the other
-        // domain may write it.
-        let value = unsafe { self.vaddr.add(offset).cast::<u32>().read_volatile() };
-        fence(Ordering::Acquire);
-        u32::from_le(value)
+        // SAFETY: Inside the mapping (checked, type invariant), 4-aligned; the indices are
+        // only accessed atomically, here as by the other domain.
+        unsafe { &*self.vaddr.add(offset).cast::<AtomicU32>() }
     }
 
-    /// Stores a 32-bit little-endian value at `offset` (4-aligned) after a full barrier: what
-    /// was read or written before is done first.
+    /// The 32-bit little-endian value at `offset` (4-aligned), read with acquire ordering.
+    pub fn load_u32(&self, offset: usize) -> u32 {
+        u32::from_le(self.word(offset).load(Ordering::Acquire))
+    }
+
+    /// Stores a 32-bit little-endian value at `offset` (4-aligned) with release ordering (a
+    /// protocol that needs a full barrier first asks for it: `SharedPage::full_barrier`).
     pub fn store_u32(&self, offset: usize, value: u32) {
-        assert!(offset % 4 == 0);
-        self.check(offset, 4);
-        fence(Ordering::SeqCst);
-        // SAFETY: As in `load_u32`; volatile: the other domain may read it.
-        unsafe { self.vaddr.add(offset).cast::<u32>().write_volatile(value.to_le()) };
+        self.word(offset).store(value.to_le(), Ordering::Release)
     }
 
     /// Copies bytes from `offset` into `buf`.
@@ -118,17 +116,16 @@ impl ForeignFrames {
         }
     }
 
-    /// Copies `len` bytes from `offset` to `dst`.
-    ///
-    /// # Safety
-    ///
-    /// `dst` must be valid for writes of `len` bytes and not overlap this mapping.
-    pub unsafe fn copy_to(&self, offset: usize, dst: *mut u8, len: usize) {
+    /// Copies `len` bytes from `offset` to `dst_offset` of `dst` (a device's memory: the
+    /// board's guest screen).
+    pub fn copy_to_memory(&self, offset: usize, dst: &Memory, dst_offset: usize, len: usize) {
         self.check(offset, len);
-        // SAFETY: The source is inside the mapping (checked); `dst` is the caller's promise.
-        // The other domain may be writing these bytes: pixels torn by a concurrent write are
-        // what any scanout of shared memory shows, and are redrawn with its next update.
-        unsafe { ptr::copy_nonoverlapping(self.vaddr.add(offset), dst, len) };
+        let to = dst.range_ptr(dst_offset, len);
+        // SAFETY: The source is inside the mapping (checked), the destination inside `dst`'s
+        // (checked by `range_ptr`); they are different mappings. The other domain may be
+        // writing the source: pixels torn by a concurrent write are what any scanout of shared
+        // memory shows, and are redrawn with its next update.
+        unsafe { ptr::copy_nonoverlapping(self.vaddr.add(offset), to, len) };
     }
 }
 

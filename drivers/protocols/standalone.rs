@@ -1,26 +1,41 @@
 //! Test support shared by the protocol crates (each test includes this file with `#[path]`):
 //! a protocol file compiled on its own, as a kernel module includes it: a `#![no_std]` crate
-//! root with `#[path = "..."] pub mod <name>;`, with the lints the kernel builds Rust with
+//! root with `#[path = "..."] pub mod <name>;`, beside the shared files the protocol files name
+//! from the crate root (`crate::shared_page`, which kernel-ext includes and the module
+//! re-exports, and `crate::ring_index`), with the lints the kernel builds Rust with
 //! (`rust_common_flags` in the kernel's Makefile, clippy aside) turned into errors.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Panics with the compiler's messages unless `src` builds as module `name` of a `#![no_std]`
-/// crate under the kernel's lints; `work` is a scratch directory.
-pub fn assert_builds_alone(src: &Path, name: &str, work: &Path) {
+/// A file of drivers/protocols/common/src (`shared_page.rs`, `ring_index.rs`).
+pub fn common(file: &str) -> PathBuf {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../common/src")).join(file)
+}
+
+/// Panics with the compiler's messages unless `modules`, each `(name, source)`, build in this
+/// order as modules of a `#![no_std]` crate under the kernel's lints, the way a kernel module's
+/// crate root has them: after kernel-ext (reduced to its `#[path]` include of
+/// common/src/shared_page.rs) and `pub use kext::shared_page;`. `work` is a scratch directory.
+pub fn assert_builds_alone(modules: &[(&str, &Path)], work: &Path) {
     std::fs::create_dir_all(work).unwrap();
-    let root = work.join("module.rs");
-    std::fs::write(
-        &root,
-        format!(
-            "//! A kernel module's crate root, reduced to what includes the protocol.\n\
-             #![no_std]\n\
-             #[path = {src:?}]\n\
-             pub mod {name};\n"
-        ),
-    )
-    .unwrap();
+    let mut root = format!(
+        "//! A kernel module's crate root, reduced to what includes the protocol.\n\
+         #![no_std]\n\
+         /// kernel-ext (drivers/kernel-ext/mod.rs), reduced to the shared page it includes.\n\
+         pub mod kext {{\n\
+         #[path = {:?}]\n\
+         pub mod shared_page;\n\
+         }}\n\
+         pub use kext::shared_page;\n",
+        common("shared_page.rs")
+    );
+    for (name, src) in modules {
+        root += &format!("#[path = {src:?}]\npub mod {name};\n");
+    }
+    let name = modules.last().map_or("shared_page", |(name, _)| name);
+    let root_file = work.join("module.rs");
+    std::fs::write(&root_file, root).unwrap();
     // Cargo tells build scripts and tests which compiler it uses; default to the project's.
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "/usr/bin/rustc".into());
     let out = Command::new(rustc)
@@ -29,13 +44,13 @@ pub fn assert_builds_alone(src: &Path, name: &str, work: &Path) {
         .args(["-Dmissing_docs", "-Drust_2018_idioms", "-Dunreachable_pub", "-Dunused"])
         .arg("--out-dir")
         .arg(work)
-        .arg(&root)
+        .arg(&root_file)
         .output()
         .expect("run rustc");
     assert!(
         out.status.success(),
         "{} does not build alone:\n{}",
-        src.display(),
+        modules.iter().map(|(_, src)| src.display().to_string()).collect::<Vec<_>>().join(" + "),
         String::from_utf8_lossy(&out.stderr)
     );
 }

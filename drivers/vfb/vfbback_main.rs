@@ -27,6 +27,9 @@ use kernel::{
 pub mod fbif;
 #[path = "../kernel-ext/mod.rs"]
 pub mod kext;
+#[path = "../protocols/common/src/ring_index.rs"]
+pub mod ring_index;
+pub use kext::shared_page;
 
 use fbif::{Action, Layout, Mode, OutConsumer, PageInfo, Rect};
 use kext::{
@@ -131,10 +134,7 @@ impl Screen {
         let Ok(lines) = mode.lines(&shown) else { return };
         for (row, src) in (shown.y..).zip(lines) {
             let dst = (row * STRIDE + shown.x * BYTES_PER_PIXEL) as usize;
-            let len = src.len();
-            // SAFETY: `range_ptr` checked `len` bytes of the guest screen; the framebuffer
-            // mapping is another buffer.
-            unsafe { framebuffer.copy_to(src.start, self.guest.range_ptr(dst, len), len) };
+            framebuffer.copy_to_memory(src.start, &self.guest, dst, src.len());
         }
     }
 
@@ -226,24 +226,6 @@ struct Stream {
 /// How many ignored events are logged one by one before only every 1024th is.
 const IGNORED_LOGGED: u64 = 8;
 
-/// The protocol's view of the foreign shared page.
-struct Page<'a>(&'a ForeignFrames);
-
-impl fbif::SharedPage for Page<'_> {
-    fn load_u32(&self, offset: usize) -> u32 {
-        self.0.load_u32(offset)
-    }
-    fn store_u32(&mut self, offset: usize, value: u32) {
-        self.0.store_u32(offset, value)
-    }
-    fn read(&self, offset: usize, buf: &mut [u8]) {
-        self.0.read(offset, buf)
-    }
-    fn write(&mut self, offset: usize, data: &[u8]) {
-        self.0.write(offset, data)
-    }
-}
-
 /// Passes over the ring before the handler lets the thread go (each takes up to 51 events).
 const PASSES_PER_EVENT: usize = 16;
 
@@ -259,7 +241,7 @@ impl EventHandler for Blitter {
         for _ in 0..PASSES_PER_EVENT {
             let Stream { consumer, mode, ignored } = &mut *stream;
             let mut dirty: Option<Rect> = None;
-            let served = consumer.serve(&mut Page(&self.page), mode, false, |mode, result| match result {
+            let served = consumer.serve(&mut &self.page, mode, false, |mode, result| match result {
                 Ok(Action::Blit(rect)) => dirty = Some(dirty.map_or(rect, |d| d.union(&rect))),
                 Ok(Action::Resized(_)) => dirty = Some(mode.full()),
                 Err(error) => {
@@ -306,7 +288,7 @@ fn framebuffer_frames(dev: &xenbus::Device, page: &ForeignFrames, layout: &Layou
     let domid = dev.otherend_id();
     let mut frames = KVec::with_capacity(layout.frames() as usize, GFP_KERNEL)?;
     for i in 0..layout.pd_pages() {
-        let directory_gfn = fbif::read_pd_entry(&Page(page), i).ok_or(EINVAL)?;
+        let directory_gfn = fbif::read_pd_entry(&page, i).ok_or(EINVAL)?;
         let directory = ForeignFrames::map(domid, &[directory_gfn])
             .inspect_err(|e| dev_err!(dev.as_dev(), "dom{domid}: pd[{i}] = {directory_gfn:#x} cannot be mapped ({e:?})\n"))?;
         for j in 0..layout.frames_in_pd_page(i) as usize {
@@ -335,7 +317,7 @@ impl Device {
         }
         let page = ForeignFrames::map(domid, &[page_ref])
             .inspect_err(|e| dev_err!(dev.as_dev(), "dom{domid}: page-ref {page_ref:#x} cannot be mapped ({e:?})\n"))?;
-        let info = PageInfo::read(&Page(&page));
+        let info = PageInfo::read(&&page);
         let layout = Layout::from_page(&info, VIDEORAM_MIB << 20).map_err(|e| {
             dev_err!(dev.as_dev(), "dom{domid}: framebuffer geometry refused: {}\n", Text(e));
             EINVAL
@@ -343,7 +325,7 @@ impl Device {
         let frames = framebuffer_frames(dev, &page, &layout)?;
         let framebuffer = ForeignFrames::map(domid, &frames)
             .inspect_err(|e| dev_err!(dev.as_dev(), "dom{domid}: its framebuffer frames cannot be mapped ({e:?}): not all its own?\n"))?;
-        let consumer = OutConsumer::attach(&Page(&page)).map_err(|e| {
+        let consumer = OutConsumer::attach(&&page).map_err(|e| {
             dev_err!(dev.as_dev(), "dom{domid}: the framebuffer ring is broken: {e:?}\n");
             EINVAL
         })?;

@@ -20,6 +20,9 @@ use kernel::{
 pub mod fbif;
 #[path = "../kernel-ext/mod.rs"]
 pub mod kext;
+#[path = "../protocols/common/src/ring_index.rs"]
+pub mod ring_index;
+pub use kext::shared_page;
 
 use fbif::{OutEvent, OutProducer, PageInfo, PushError, Rect, Update};
 use kext::{
@@ -89,25 +92,6 @@ fn backend_geometry(dev: &xenbus::Device) -> Geometry {
         );
         fallback
     })
-}
-
-/// The shared page as the protocol sees it.
-struct Page<'a>(&'a fb::Memory);
-
-impl fbif::SharedPage for Page<'_> {
-    fn load_u32(&self, offset: usize) -> u32 {
-        self.0.load_u32(offset)
-    }
-    fn store_u32(&mut self, offset: usize, value: u32) {
-        self.0.full_barrier();
-        self.0.store_u32(offset, value)
-    }
-    fn read(&self, offset: usize, buf: &mut [u8]) {
-        self.0.read(offset, buf)
-    }
-    fn write(&mut self, offset: usize, data: &[u8]) {
-        self.0.write(offset, data)
-    }
 }
 
 /// The smallest rectangle holding both.
@@ -183,7 +167,7 @@ impl Link {
         for (i, frame) in memory.frames().enumerate() {
             self.directory.write(i * fbif::PD_ENTRY_SIZE, &frame.to_le_bytes());
         }
-        let mut page = Page(&self.page);
+        let mut page = &self.page;
         PageInfo {
             width: geometry.width as i32,
             height: geometry.height as i32,
@@ -207,7 +191,7 @@ impl Link {
         for offset in [fbif::IN_CONS_OFFSET, fbif::IN_PROD_OFFSET, fbif::OUT_CONS_OFFSET, fbif::OUT_PROD_OFFSET] {
             self.page.store_u32(offset, 0);
         }
-        let ring = OutProducer::attach(&Page(&self.page)).map_err(|_| EIO)?;
+        let ring = OutProducer::attach(&&self.page).map_err(|_| EIO)?;
         let handler = Ok::<_, Error>(Events(self.clone()));
         let events = KBox::pin_init(EventChannel::alloc(dev, c"vfbfront", handler), GFP_KERNEL)?;
         let port = events.port();
@@ -270,7 +254,7 @@ impl Link {
                 width: rect.width as i32,
                 height: rect.height as i32,
             });
-            match ring.push(&mut Page(&self.page), &update) {
+            match ring.push(&mut &self.page, &update) {
                 Ok(()) => {
                     events.notify();
                     None

@@ -25,9 +25,10 @@ use kernel::{
 pub mod kbdif;
 #[path = "../kernel-ext/mod.rs"]
 pub mod kext;
-mod kbd_page;
+#[path = "../protocols/common/src/ring_index.rs"]
+pub mod ring_index;
+pub use kext::shared_page;
 
-use kbd_page::Page;
 use kbdif::{InEvent, InProducer};
 use kext::{
     bindings,
@@ -174,7 +175,7 @@ impl Filter for Forwarder {
 
 impl Link {
     fn send(&self, event: &InEvent) {
-        let pushed = self.producer.lock().push(&mut Page(self.page.page()), event);
+        let pushed = self.producer.lock().push(&mut self.page.page(), event);
         match pushed {
             Ok(()) => self.events.notify(),
             Err(e) => {
@@ -210,7 +211,7 @@ impl Device {
         let gref = dev.read(End::Other, c"page-gref", kbdif::parse_grant_ref)?.ok_or(EINVAL)?;
         let port = dev.read(End::Other, c"event-channel", kbdif::parse_event_channel)?.ok_or(EINVAL)?;
         let page = MappedPage::new(dev, gref).inspect_err(|e| dev_err!(dev.as_dev(), "cannot map page {gref}: {e:?}\n"))?;
-        let producer = InProducer::attach(&Page(page.page())).map_err(|e| {
+        let producer = InProducer::attach(&page.page()).map_err(|e| {
             dev_err!(dev.as_dev(), "the frontend's page is broken: {e:?}\n");
             EINVAL
         })?;

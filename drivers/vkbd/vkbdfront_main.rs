@@ -13,9 +13,10 @@ use kernel::{
 pub mod kbdif;
 #[path = "../kernel-ext/mod.rs"]
 pub mod kext;
-mod kbd_page;
+#[path = "../protocols/common/src/ring_index.rs"]
+pub mod ring_index;
+pub use kext::shared_page;
 
-use kbd_page::Page;
 use kbdif::{InConsumer, InEvent};
 use kext::{
     bindings, input,
@@ -45,7 +46,7 @@ struct Reader {
 impl EventHandler for Reader {
     fn handle_event(&self, _dev: &xenbus::Device, _events: &Notifier) -> bool {
         let mut consumer = self.consumer.lock();
-        let consumed = consumer.consume(&mut Page(self.page.page()), |event| {
+        let consumed = consumer.consume(&mut self.page.page(), |event| {
             if let InEvent::Key { pressed, keycode } = event {
                 self.keyboard.report_key(keycode, pressed);
             }
@@ -72,7 +73,7 @@ impl Device {
 
     fn connect(&self, dev: &xenbus::Device) -> Result {
         let page = GrantedPage::new(dev)?;
-        let consumer = InConsumer::attach(&Page(page.page())).map_err(|_| EINVAL)?;
+        let consumer = InConsumer::attach(&page.page()).map_err(|_| EINVAL)?;
         let gref = page.gref();
         let reader = try_pin_init!(Reader {
             page,

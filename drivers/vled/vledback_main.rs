@@ -17,13 +17,12 @@ use kernel::{
 
 #[path = "../kernel-ext/mod.rs"]
 pub mod kext;
+pub use kext::shared_page;
 #[path = "../protocols/vled/src/ring.rs"]
 pub mod vled;
-mod shared_ring;
 mod dom0_leds;
 
 use kext::xenbus::{self, End, EventChannel, EventHandler, MappedPage, Notifier, State};
-use shared_ring::Ring;
 use vled::{BackRing, BackendAction, Command, Request, Status, XenbusState};
 
 /// The LEDs offered to every frontend, in order.
@@ -83,7 +82,7 @@ impl EventHandler for RingServer {
         loop {
             let Served { ring, bad_requests, .. } = &mut *served;
             let domid = self.domid;
-            let pass = ring.serve_pass(&mut Ring(self.page.page()), |request| {
+            let pass = ring.serve_pass(&mut self.page.page(), |request| {
                 apply(request).inspect_err(|status| {
                     *bad_requests += 1;
                     if *bad_requests <= BAD_REQUESTS_LOGGED {

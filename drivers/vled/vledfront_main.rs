@@ -17,15 +17,14 @@ use kernel::{
 
 #[path = "../kernel-ext/mod.rs"]
 pub mod kext;
+pub use kext::shared_page;
 #[path = "../protocols/vled/src/ring.rs"]
 pub mod vled;
-mod shared_ring;
 
 use kext::{
     led,
     xenbus::{self, End, EventChannel, EventHandler, GrantedPage, Notifier, State},
 };
-use shared_ring::Ring;
 use vled::{Command, FrontRing, FrontendAction, Reply, XenbusState};
 
 /// How long a request waits for its answer.
@@ -61,8 +60,8 @@ impl Shared {
     fn request(&self, command: Command) -> Result<u32> {
         let mut link = self.link.lock();
         let Some(up) = &mut *link else { return Err(ENOTCONN) };
-        let id = up.ring.push_command(&mut Ring(up.page.page()), command).map_err(|_| EBUSY)?;
-        if up.ring.push_requests_and_check_notify(&mut Ring(up.page.page())) {
+        let id = up.ring.push_command(&mut up.page.page(), command).map_err(|_| EBUSY)?;
+        if up.ring.push_requests_and_check_notify(&mut up.page.page()) {
             up.events.notify();
         }
         loop {
@@ -108,7 +107,7 @@ impl EventHandler for Answers {
         let Some(up) = &mut *link else { return false };
         let mut any = false;
         loop {
-            match up.ring.next_response(&Ring(up.page.page())) {
+            match up.ring.next_response(&up.page.page()) {
                 Ok(Some(Reply::Answered { request, response })) => {
                     let outcome = if response.status().is_ok() { Ok(response.brightness) } else { Err(response.status()) };
                     if let Ok(brightness) = outcome {
@@ -122,7 +121,7 @@ impl EventHandler for Answers {
                     up.answer = Some((request.id, Err(vled::Status::BadRequest)));
                     any = true;
                 }
-                Ok(None) => match up.ring.final_check_for_responses(&mut Ring(up.page.page())) {
+                Ok(None) => match up.ring.final_check_for_responses(&mut up.page.page()) {
                     Ok(true) => continue,
                     _ => break,
                 },
@@ -208,7 +207,7 @@ impl Device {
         state.attempts += 1;
         let offer = read_offer(dev).inspect_err(|e| dev_err!(dev.as_dev(), "the backend's LEDs are not usable: {e:?}\n"))?;
         let page = GrantedPage::new(dev)?;
-        let ring = KBox::new(FrontRing::new(&mut Ring(page.page())), GFP_KERNEL)?;
+        let ring = KBox::new(FrontRing::new(&mut page.page()), GFP_KERNEL)?;
         let events = Arc::pin_init(EventChannel::alloc(dev, c"vledfront", try_pin_init!(Answers { shared: self.shared.clone() })), GFP_KERNEL)?;
         dev.write_u32(c"ring-ref", page.gref())?;
         dev.write_u32(c"event-channel", events.port())?;

@@ -5,17 +5,26 @@
 //! backend's consumer of `out` events with their validation, the page directory arithmetic, and
 //! the byte ranges a backend copies for a dirty rectangle (docs/protocols/fbif.md).
 //!
-//! This one file is the whole protocol. It is plain `core` Rust without `unsafe`, so that both
-//! the host-tested crate `fbif-protocol` (`drivers/protocols/fbif/src/lib.rs`) and the kernel
-//! modules can compile it. A module includes it from its crate root with
+//! This one file is the protocol, on top of two files shared with the other protocols
+//! (drivers/protocols/common/src): `crate::shared_page`, the page's trait, and
+//! `crate::ring_index`, the index rules of the rings. It is plain `core` Rust without `unsafe`,
+//! so that both the host-tested crate `fbif-protocol` (`drivers/protocols/fbif/src/lib.rs`) and
+//! the kernel modules can compile it. A module includes it from its crate root with
 //!
 //! ```ignore
+//! pub use kext::shared_page;    // kernel-ext includes it and implements it
+//! #[path = "../protocols/common/src/ring_index.rs"]
+//! pub mod ring_index;
 //! #[path = "../protocols/fbif/src/fbif.rs"]
 //! pub mod fbif;
 //! ```
 //!
 //! The shared page is only reached through [`SharedPage`], which the includer implements over
-//! its memory. Every value read from it is treated as hostile: geometry is validated before
+//! its memory (kernel-ext for the frontend's page and the backend's foreign mapping of it),
+//! and only at these offsets: `load_u32`/`store_u32` one of the four indices, `read`/`write`
+//! one whole event at [`in_event_offset`] or [`out_event_offset`], the geometry
+//! ([`HEADER_SIZE`] bytes at [`WIDTH_OFFSET`]) or one `pd[]` entry at [`pd_entry_offset`].
+//! Every value read from it is treated as hostile: geometry is validated before
 //! anything is mapped, indices are checked before use, events are copied once and decoded
 //! from the copy, and rectangles are clipped to the framebuffer in 64-bit arithmetic, so that
 //! no value on the page can make a call panic, address memory outside the framebuffer or the
@@ -40,6 +49,10 @@
 
 use core::fmt;
 use core::ops::Range;
+
+use crate::ring_index::{Consumer, Producer, Ring};
+pub use crate::ring_index::{slot_reused_across_wrap, PushError, RingError};
+pub use crate::shared_page::SharedPage;
 
 // ---------------------------------------------------------------------------------------------
 // Xenbus: device type and keys.
@@ -288,18 +301,6 @@ pub const fn out_event_offset(idx: u32) -> usize {
     OUT_RING_OFFS + (idx % OUT_RING_LEN) as usize * OUT_EVENT_SIZE
 }
 
-/// True if the slot of index `prod` is the slot of one of the `used` indices before it, for a
-/// ring of `len` slots: with `r = 2^32 mod len`, index `prod < r` shares its slot with the
-/// index `r` before it, across the wrap of the u32 counter (25 and 51 do not divide 2^32).
-/// Our producers treat such a slot as taken; Linux's and QEMU's do not check.
-pub const fn slot_reused_across_wrap(prod: u32, used: u32, len: u32) -> bool {
-    if len == 0 {
-        return false;
-    }
-    let r = ((1u64 << 32) % len as u64) as u32;
-    r != 0 && prod < r && r <= used
-}
-
 /// Framebuffer frames (4 KiB) holding `mem_length` bytes.
 pub const fn frames_for(mem_length: u32) -> u32 {
     mem_length.div_ceil(PAGE_SIZE as u32)
@@ -331,29 +332,8 @@ pub const fn decode_frame_number(bytes: [u8; PD_ENTRY_SIZE]) -> u64 {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The shared page.
+// The shared page (`SharedPage`).
 // ---------------------------------------------------------------------------------------------
-
-/// The shared page as this protocol sees it. Implemented by whoever owns the memory.
-///
-/// Calls only pass offsets below [`PAGE_SIZE`]: `load_u32`/`store_u32` one of the four
-/// indices (4-aligned), `read`/`write` one whole event at [`in_event_offset`] or
-/// [`out_event_offset`], the geometry ([`HEADER_SIZE`] bytes at [`WIDTH_OFFSET`]) or one
-/// `pd[]` entry at [`pd_entry_offset`]. The other side may change the page at any time:
-/// implementations must not assume it keeps a value they read (single, volatile or atomic
-/// accesses, never a reference to the page).
-pub trait SharedPage {
-    /// Reads the 32-bit little-endian index at `offset` with acquire ordering (`virt_rmb()`
-    /// after the load).
-    fn load_u32(&self, offset: usize) -> u32;
-    /// Writes the 32-bit little-endian index at `offset` with release ordering (`virt_mb()`
-    /// before the store: what was read or written on the page before is done first).
-    fn store_u32(&mut self, offset: usize, value: u32);
-    /// Copies `buf.len()` bytes from `offset` into `buf`.
-    fn read(&self, offset: usize, buf: &mut [u8]);
-    /// Copies `data` to `offset`.
-    fn write(&mut self, offset: usize, data: &[u8]);
-}
 
 /// `pd[i]`, the frame number of the `i`th page-directory page; `None` for `i` at or beyond
 /// [`PD_USABLE`] (never read: those bytes are the rings').
@@ -1049,73 +1029,8 @@ impl fmt::Display for EventError {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The rings.
+// The rings (their index rules, errors and barriers: `crate::ring_index`).
 // ---------------------------------------------------------------------------------------------
-
-/// Why a ring stopped. Either is the other side breaking the protocol: the ring is dead from
-/// then on (every later call returns the same error without touching the page); log it and
-/// close the device (`xenbus_dev_fatal`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RingError {
-    /// Producer: the consumer's index is beyond the producer's published index, or more than a
-    /// ring behind it.
-    BadConsumerIndex {
-        /// The consumer index read.
-        cons: u32,
-        /// The producer index published.
-        prod: u32,
-    },
-    /// Consumer: the producer's index is more than a ring ahead of the consumer's, or behind
-    /// it.
-    BadProducerIndex {
-        /// The producer index read.
-        prod: u32,
-        /// The consumer's own index.
-        cons: u32,
-    },
-}
-
-impl fmt::Display for RingError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            RingError::BadConsumerIndex { cons, prod } => {
-                write!(f, "bogus consumer index {cons} (produced {prod})")
-            }
-            RingError::BadProducerIndex { prod, cons } => {
-                write!(f, "bogus producer index {prod} (consumed {cons})")
-            }
-        }
-    }
-}
-
-/// Why a push sent nothing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PushError {
-    /// No free slot: nothing is overwritten; try again after the consumer's notification.
-    Full,
-    /// The ring is dead.
-    Ring(RingError),
-}
-
-impl fmt::Display for PushError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PushError::Full => write!(f, "ring full"),
-            PushError::Ring(e) => e.fmt(f),
-        }
-    }
-}
-
-const _: () = assert!(IN_EVENT_SIZE == OUT_EVENT_SIZE);
-
-/// One ring of the page: where its indices and slots are. Both rings have 40-byte events.
-#[derive(Clone, Copy, Debug)]
-struct Ring {
-    cons_offset: usize,
-    prod_offset: usize,
-    slot_offset: fn(u32) -> usize,
-    len: u32,
-}
 
 const IN_RING: Ring = Ring {
     cons_offset: IN_CONS_OFFSET,
@@ -1131,109 +1046,11 @@ const OUT_RING: Ring = Ring {
     len: OUT_RING_LEN,
 };
 
-/// The producing half of a ring (no event indices in this protocol: the producer notifies
-/// after each push, the consumer after each batch).
-#[derive(Clone, Copy, Debug)]
-struct Producer {
-    ring: Ring,
-    prod: u32,
-    error: Option<RingError>,
-}
-
-impl Producer {
-    fn attach<M: SharedPage + ?Sized>(ring: Ring, mem: &M) -> Result<Self, RingError> {
-        let prod = mem.load_u32(ring.prod_offset);
-        let cons = mem.load_u32(ring.cons_offset);
-        if prod.wrapping_sub(cons) > ring.len {
-            return Err(RingError::BadConsumerIndex { cons, prod });
-        }
-        Ok(Producer { ring, prod, error: None })
-    }
-
-    /// Writes one event and publishes it.
-    fn push<M: SharedPage + ?Sized>(
-        &mut self,
-        mem: &mut M,
-        event: &[u8; OUT_EVENT_SIZE],
-    ) -> Result<(), PushError> {
-        if let Some(e) = self.error {
-            return Err(PushError::Ring(e));
-        }
-        // Acquire: the consumer's copies of the slots it released are done before we reuse one.
-        let cons = mem.load_u32(self.ring.cons_offset);
-        let used = self.prod.wrapping_sub(cons);
-        if used > self.ring.len {
-            let e = RingError::BadConsumerIndex { cons, prod: self.prod };
-            self.error = Some(e);
-            return Err(PushError::Ring(e));
-        }
-        if used == self.ring.len || slot_reused_across_wrap(self.prod, used, self.ring.len) {
-            return Err(PushError::Full);
-        }
-        mem.write((self.ring.slot_offset)(self.prod), event);
-        self.prod = self.prod.wrapping_add(1);
-        mem.store_u32(self.ring.prod_offset, self.prod);
-        Ok(())
-    }
-}
-
-/// The consuming half of a ring.
-#[derive(Clone, Copy, Debug)]
-struct Consumer {
-    ring: Ring,
-    cons: u32,
-    error: Option<RingError>,
-}
-
-impl Consumer {
-    fn attach<M: SharedPage + ?Sized>(ring: Ring, mem: &M) -> Result<Self, RingError> {
-        let cons = mem.load_u32(ring.cons_offset);
-        let prod = mem.load_u32(ring.prod_offset);
-        if prod.wrapping_sub(cons) > ring.len {
-            return Err(RingError::BadProducerIndex { prod, cons });
-        }
-        Ok(Consumer { ring, cons, error: None })
-    }
-
-    fn available<M: SharedPage + ?Sized>(&mut self, mem: &M) -> Result<u32, RingError> {
-        if let Some(e) = self.error {
-            return Err(e);
-        }
-        let prod = mem.load_u32(self.ring.prod_offset);
-        let available = prod.wrapping_sub(self.cons);
-        if available > self.ring.len {
-            let e = RingError::BadProducerIndex { prod, cons: self.cons };
-            self.error = Some(e);
-            return Err(e);
-        }
-        Ok(available)
-    }
-
-    fn consume<M, F>(&mut self, mem: &mut M, mut handle: F) -> Result<u32, RingError>
-    where
-        M: SharedPage + ?Sized,
-        F: FnMut(&[u8; OUT_EVENT_SIZE]),
-    {
-        let n = self.available(mem)?;
-        for _ in 0..n {
-            let mut buf = [0u8; OUT_EVENT_SIZE];
-            mem.read((self.ring.slot_offset)(self.cons), &mut buf);
-            self.cons = self.cons.wrapping_add(1);
-            handle(&buf);
-        }
-        if n != 0 {
-            // Release: the copies above are done before the producer may reuse the slots.
-            mem.store_u32(self.ring.cons_offset, self.cons);
-        }
-        Ok(n)
-    }
-}
-
 /// The backend's half of the out ring: the frontend produces updates and resizes, the backend
 /// consumes them. The backend's own count is the only `out_cons` it trusts; the page's
 /// `out_prod` is checked at every call (at most a ring ahead, never behind).
 #[derive(Clone, Copy, Debug)]
-pub struct OutConsumer(Consumer);
+pub struct OutConsumer(Consumer<OUT_EVENT_SIZE>);
 
 impl OutConsumer {
     /// Attaches to the page at its current indices (xen-fbfront zeroes them at probe and
@@ -1294,18 +1111,18 @@ impl OutConsumer {
 
     /// Events consumed so far (the private `out_cons`).
     pub const fn consumed(&self) -> u32 {
-        self.0.cons
+        self.0.consumed()
     }
 
     /// The error that stopped this ring, if any.
     pub const fn error(&self) -> Option<RingError> {
-        self.0.error
+        self.0.error()
     }
 }
 
 /// The frontend's half of the out ring.
 #[derive(Clone, Copy, Debug)]
-pub struct OutProducer(Producer);
+pub struct OutProducer(Producer<OUT_EVENT_SIZE>);
 
 impl OutProducer {
     /// Attaches to the page at its current indices. `Err` if they are more than a ring apart.
@@ -1313,9 +1130,9 @@ impl OutProducer {
         Producer::attach(OUT_RING, mem).map(OutProducer)
     }
 
-    /// Writes `event` in the next free slot and publishes it (`out_prod`, release): `Ok`
-    /// means notify the backend. `Full`: nothing written (merge the update into the next
-    /// one); `Ring`: the backend's `out_cons` is bogus, the ring is dead.
+    /// Writes `event` in the next free slot and publishes it (`out_prod`, after a full
+    /// barrier): `Ok` means notify the backend. `Full`: nothing written (merge the update into
+    /// the next one); `Ring`: the backend's `out_cons` is bogus, the ring is dead.
     pub fn push<M: SharedPage + ?Sized>(
         &mut self,
         mem: &mut M,
@@ -1326,18 +1143,18 @@ impl OutProducer {
 
     /// Events produced so far (the private `out_prod`).
     pub const fn produced(&self) -> u32 {
-        self.0.prod
+        self.0.produced()
     }
 
     /// The error that stopped this ring, if any.
     pub const fn error(&self) -> Option<RingError> {
-        self.0.error
+        self.0.error()
     }
 }
 
 /// The backend's half of the in ring (refresh-period advice; xen-fbfront ignores it).
 #[derive(Clone, Copy, Debug)]
-pub struct InProducer(Producer);
+pub struct InProducer(Producer<IN_EVENT_SIZE>);
 
 impl InProducer {
     /// Attaches to the page at its current indices. `Err` if they are more than a ring apart.
@@ -1356,18 +1173,18 @@ impl InProducer {
 
     /// Events produced so far (the private `in_prod`).
     pub const fn produced(&self) -> u32 {
-        self.0.prod
+        self.0.produced()
     }
 
     /// The error that stopped this ring, if any.
     pub const fn error(&self) -> Option<RingError> {
-        self.0.error
+        self.0.error()
     }
 }
 
 /// The frontend's half of the in ring.
 #[derive(Clone, Copy, Debug)]
-pub struct InConsumer(Consumer);
+pub struct InConsumer(Consumer<IN_EVENT_SIZE>);
 
 impl InConsumer {
     /// Attaches to the page at its current indices. `Err` if they are more than a ring apart.
@@ -1387,11 +1204,11 @@ impl InConsumer {
 
     /// Events consumed so far (the private `in_cons`).
     pub const fn consumed(&self) -> u32 {
-        self.0.cons
+        self.0.consumed()
     }
 
     /// The error that stopped this ring, if any.
     pub const fn error(&self) -> Option<RingError> {
-        self.0.error
+        self.0.error()
     }
 }

@@ -4,14 +4,19 @@
 //! for host tests and fuzzing.
 //!
 //! All of it is in `src/fbif.rs`, which the kernel modules compile as a module of their own
-//! (`#[path = "../protocols/fbif/src/fbif.rs"] pub mod fbif;`). That file may therefore use
-//! nothing but `core`: no crate attribute, no `crate::` path, no `alloc`, no other crate, no
+//! (`#[path = "../protocols/fbif/src/fbif.rs"] pub mod fbif;`), beside the files it shares with
+//! the other protocols (`crate::shared_page`, `crate::ring_index`: the crate `protocol-common`,
+//! drivers/protocols/common). That file may therefore use nothing but `core` and those two
+//! modules: no crate attribute, no other `crate::` path, no `alloc`, no other crate, no
 //! `unsafe`. This crate root only proves that it builds that way (`#![no_std]`,
-//! `#![forbid(unsafe_code)]`) and re-exports it.
+//! `#![forbid(unsafe_code)]`), with the shared modules where a module has them, and re-exports
+//! it.
 
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+
+pub use protocol_common::{ring_index, shared_page};
 
 #[path = "fbif.rs"]
 mod fbif;

@@ -4,20 +4,27 @@
 //! the 40-byte events, the backend's producer of `in` events and the frontend's consumer, with
 //! the checks each side needs against the other (docs/protocols/kbdif.md).
 //!
-//! This one file is the whole protocol. It is plain `core` Rust without `unsafe`, so that both
-//! the host-tested crate `kbdif-protocol` (`drivers/protocols/kbdif/src/lib.rs`) and the kernel
-//! modules can compile it. A module includes it from its crate root with
+//! This one file is the protocol, on top of two files shared with the other protocols
+//! (drivers/protocols/common/src): `crate::shared_page`, the page's trait, and
+//! `crate::ring_index`, the index rules of the ring. It is plain `core` Rust without `unsafe`,
+//! so that both the host-tested crate `kbdif-protocol` (`drivers/protocols/kbdif/src/lib.rs`)
+//! and the kernel modules can compile it. A module includes it from its crate root with
 //!
 //! ```ignore
+//! pub use kext::shared_page;    // kernel-ext includes it and implements it
+//! #[path = "../protocols/common/src/ring_index.rs"]
+//! pub mod ring_index;
 //! #[path = "../protocols/kbdif/src/kbdif.rs"]
 //! pub mod kbdif;
 //! ```
 //!
 //! The shared page is only reached through [`SharedPage`], which the includer implements over
-//! its memory (the grant mapping in the backend, the page itself in the frontend, a buffer in
-//! tests). Every index read from it is checked before use, every event is copied out once and
-//! decoded from the copy, and no value on the page can make a call panic, touch memory outside
-//! the ring, or loop more than one ring's worth.
+//! its memory (kernel-ext for the grant mapping in the backend and the page itself in the
+//! frontend, a buffer in tests), and only at these offsets: `load_u32`/`store_u32` one of the
+//! four indices, `read`/`write` one whole event ([`IN_EVENT_SIZE`] bytes at
+//! [`in_event_offset`]). Every index read from it is checked before use, every event is copied
+//! out once and decoded from the copy, and no value on the page can make a call panic, touch
+//! memory outside the ring, or loop more than one ring's worth.
 //!
 //! Backend (dom0), for each input event it forwards:
 //!
@@ -35,6 +42,10 @@
 //! it consumed anything (the backend may be waiting for room).
 
 use core::fmt;
+
+use crate::ring_index::{self, Consumer, Producer, Ring};
+pub use crate::ring_index::{slot_reused_across_wrap, RingError};
+pub use crate::shared_page::SharedPage;
 
 // ---------------------------------------------------------------------------------------------
 // Xenbus: device type and keys.
@@ -208,23 +219,6 @@ pub const fn in_event_offset(idx: u32) -> usize {
 /// Byte offset in the page of the out event with ring index `idx`.
 pub const fn out_event_offset(idx: u32) -> usize {
     OUT_RING_OFFS + (idx % OUT_RING_LEN) as usize * OUT_EVENT_SIZE
-}
-
-/// True if the slot of index `prod` is the slot of one of the `used` indices before it
-/// (`prod - used .. prod`), for a ring of `len` slots.
-///
-/// The indices are `u32` counters used modulo `len`, and 2^32 is not a multiple of 51 or 25:
-/// at the wrap of the counter the slot sequence jumps. With `r = 2^32 mod len`, index
-/// `2^32 - t` sits in slot `(r - t) mod len`, so index `prod < r` shares its slot with the
-/// index `r` before it. Such an index is not free while that one is unconsumed, even with
-/// fewer than `len` events in the ring (for kbdif's in ring, `r` = 1: index 0 shares slot 0
-/// with index `u32::MAX`). Xen's and Linux's producers do not check this; ours do.
-pub const fn slot_reused_across_wrap(prod: u32, used: u32, len: u32) -> bool {
-    if len == 0 {
-        return false;
-    }
-    let r = ((1u64 << 32) % len as u64) as u32;
-    r != 0 && prod < r && r <= used
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -485,62 +479,6 @@ impl fmt::Display for EventError {
 // The shared page and its rings.
 // ---------------------------------------------------------------------------------------------
 
-/// The shared page as the rings see it. Implemented by whoever owns the memory.
-///
-/// Calls only pass offsets below [`PAGE_SIZE`]: `load_u32`/`store_u32` one of the four
-/// indices (4-aligned), `read`/`write` one whole event ([`IN_EVENT_SIZE`] bytes at
-/// [`in_event_offset`]). The other side may change the page at any time: implementations must
-/// not assume it keeps a value they read (single, volatile or atomic accesses, never a
-/// reference to the page).
-pub trait SharedPage {
-    /// Reads the 32-bit little-endian index at `offset` with acquire ordering (what is read
-    /// from the page afterwards is at least as new: `virt_rmb()` after the load).
-    fn load_u32(&self, offset: usize) -> u32;
-    /// Writes the 32-bit little-endian index at `offset` with release ordering (what was read
-    /// or written on the page before is done first: `virt_mb()` before the store).
-    fn store_u32(&mut self, offset: usize, value: u32);
-    /// Copies `buf.len()` bytes from `offset` into `buf`.
-    fn read(&self, offset: usize, buf: &mut [u8]);
-    /// Copies `data` to `offset`.
-    fn write(&mut self, offset: usize, data: &[u8]);
-}
-
-/// Why a ring stopped. Either is the other side breaking the protocol: the ring is dead from
-/// then on (every later call returns the same error without touching the page); log it and
-/// close the device (`xenbus_dev_fatal`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RingError {
-    /// Producer: the consumer's index is beyond the producer's published index, or more than a
-    /// ring behind it.
-    BadConsumerIndex {
-        /// The consumer index read.
-        cons: u32,
-        /// The producer index published.
-        prod: u32,
-    },
-    /// Consumer: the producer's index is more than a ring ahead of the consumer's, or behind
-    /// it.
-    BadProducerIndex {
-        /// The producer index read.
-        prod: u32,
-        /// The consumer's own index.
-        cons: u32,
-    },
-}
-
-impl fmt::Display for RingError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            RingError::BadConsumerIndex { cons, prod } => {
-                write!(f, "bogus consumer index {cons} (produced {prod})")
-            }
-            RingError::BadProducerIndex { prod, cons } => {
-                write!(f, "bogus producer index {prod} (consumed {cons})")
-            }
-        }
-    }
-}
-
 /// Why [`InProducer::push`] sent nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PushError {
@@ -562,13 +500,13 @@ impl fmt::Display for PushError {
     }
 }
 
-/// One ring of the page: where its indices and slots are.
-#[derive(Clone, Copy, Debug)]
-struct Ring {
-    cons_offset: usize,
-    prod_offset: usize,
-    slot_offset: fn(u32) -> usize,
-    len: u32,
+impl From<ring_index::PushError> for PushError {
+    fn from(e: ring_index::PushError) -> Self {
+        match e {
+            ring_index::PushError::Full => PushError::Full,
+            ring_index::PushError::Ring(e) => PushError::Ring(e),
+        }
+    }
 }
 
 const IN_RING: Ring = Ring {
@@ -578,123 +516,13 @@ const IN_RING: Ring = Ring {
     len: IN_RING_LEN,
 };
 
-/// The producing half of a ring (no event indices in this protocol: the producer notifies
-/// after each publication, the consumer after each batch it consumed).
-#[derive(Clone, Copy, Debug)]
-struct Producer {
-    ring: Ring,
-    /// Next index to write (queued events included).
-    prod: u32,
-    /// Index last stored in the page.
-    published: u32,
-    error: Option<RingError>,
-}
-
-impl Producer {
-    fn attach<M: SharedPage + ?Sized>(ring: Ring, mem: &M) -> Result<Self, RingError> {
-        let prod = mem.load_u32(ring.prod_offset);
-        let cons = mem.load_u32(ring.cons_offset);
-        if prod.wrapping_sub(cons) > ring.len {
-            return Err(RingError::BadConsumerIndex { cons, prod });
-        }
-        Ok(Producer { ring, prod, published: prod, error: None })
-    }
-
-    fn queue<M: SharedPage + ?Sized>(
-        &mut self,
-        mem: &mut M,
-        event: &[u8; IN_EVENT_SIZE],
-    ) -> Result<(), PushError> {
-        if let Some(e) = self.error {
-            return Err(PushError::Ring(e));
-        }
-        // Acquire: the consumer's copies of the slots it released are done before we reuse one.
-        let cons = mem.load_u32(self.ring.cons_offset);
-        let behind = self.published.wrapping_sub(cons);
-        if behind > self.ring.len {
-            let e = RingError::BadConsumerIndex { cons, prod: self.published };
-            self.error = Some(e);
-            return Err(PushError::Ring(e));
-        }
-        // At most 2 * len: no wrap.
-        let used = behind + self.prod.wrapping_sub(self.published);
-        if used >= self.ring.len || slot_reused_across_wrap(self.prod, used, self.ring.len) {
-            return Err(PushError::Full);
-        }
-        mem.write((self.ring.slot_offset)(self.prod), event);
-        self.prod = self.prod.wrapping_add(1);
-        Ok(())
-    }
-
-    fn publish<M: SharedPage + ?Sized>(&mut self, mem: &mut M) -> bool {
-        if self.error.is_some() || self.prod == self.published {
-            return false;
-        }
-        mem.store_u32(self.ring.prod_offset, self.prod);
-        self.published = self.prod;
-        true
-    }
-}
-
-/// The consuming half of a ring.
-#[derive(Clone, Copy, Debug)]
-struct Consumer {
-    ring: Ring,
-    cons: u32,
-    error: Option<RingError>,
-}
-
-impl Consumer {
-    fn attach<M: SharedPage + ?Sized>(ring: Ring, mem: &M) -> Result<Self, RingError> {
-        let cons = mem.load_u32(ring.cons_offset);
-        let prod = mem.load_u32(ring.prod_offset);
-        if prod.wrapping_sub(cons) > ring.len {
-            return Err(RingError::BadProducerIndex { prod, cons });
-        }
-        Ok(Consumer { ring, cons, error: None })
-    }
-
-    fn available<M: SharedPage + ?Sized>(&mut self, mem: &M) -> Result<u32, RingError> {
-        if let Some(e) = self.error {
-            return Err(e);
-        }
-        let prod = mem.load_u32(self.ring.prod_offset);
-        let available = prod.wrapping_sub(self.cons);
-        if available > self.ring.len {
-            let e = RingError::BadProducerIndex { prod, cons: self.cons };
-            self.error = Some(e);
-            return Err(e);
-        }
-        Ok(available)
-    }
-
-    fn consume<M, F>(&mut self, mem: &mut M, mut handle: F) -> Result<u32, RingError>
-    where
-        M: SharedPage + ?Sized,
-        F: FnMut(&[u8; IN_EVENT_SIZE]),
-    {
-        let n = self.available(mem)?;
-        for _ in 0..n {
-            let mut buf = [0u8; IN_EVENT_SIZE];
-            mem.read((self.ring.slot_offset)(self.cons), &mut buf);
-            self.cons = self.cons.wrapping_add(1);
-            handle(&buf);
-        }
-        if n != 0 {
-            // Release: the copies above are done before the producer may reuse the slots.
-            mem.store_u32(self.ring.cons_offset, self.cons);
-        }
-        Ok(n)
-    }
-}
-
 /// The backend's half of the in ring: it produces events, the frontend consumes them.
 ///
 /// The backend's own count of events produced is the only `in_prod` it trusts; the page's
 /// `in_cons` is checked on every push (at most a ring behind what was published, never beyond
 /// it), and a slot is written only when it holds no unconsumed event.
 #[derive(Clone, Copy, Debug)]
-pub struct InProducer(Producer);
+pub struct InProducer(Producer<IN_EVENT_SIZE>);
 
 impl InProducer {
     /// Attaches to the page at its current indices (0 on a new page; Linux's xen-kbdfront
@@ -713,11 +541,11 @@ impl InProducer {
         event: &InEvent,
     ) -> Result<(), PushError> {
         event.check().map_err(PushError::Invalid)?;
-        self.0.queue(mem, &event.encode())
+        Ok(self.0.queue(mem, &event.encode())?)
     }
 
-    /// Publishes the queued events (`in_prod`, release). True if there were any: notify the
-    /// frontend.
+    /// Publishes the queued events (`in_prod`, after a full barrier). True if there were any:
+    /// notify the frontend.
     pub fn publish<M: SharedPage + ?Sized>(&mut self, mem: &mut M) -> bool {
         self.0.publish(mem)
     }
@@ -736,18 +564,18 @@ impl InProducer {
 
     /// Events produced so far (the private `in_prod`, queued events included).
     pub const fn produced(&self) -> u32 {
-        self.0.prod
+        self.0.produced()
     }
 
     /// The error that stopped this ring, if any.
     pub const fn error(&self) -> Option<RingError> {
-        self.0.error
+        self.0.error()
     }
 }
 
 /// The frontend's half of the in ring.
 #[derive(Clone, Copy, Debug)]
-pub struct InConsumer(Consumer);
+pub struct InConsumer(Consumer<IN_EVENT_SIZE>);
 
 impl InConsumer {
     /// Attaches to the page at its current indices (a frontend zeroes its page before granting
@@ -776,11 +604,11 @@ impl InConsumer {
 
     /// Events consumed so far (the private `in_cons`).
     pub const fn consumed(&self) -> u32 {
-        self.0.cons
+        self.0.consumed()
     }
 
     /// The error that stopped this ring, if any.
     pub const fn error(&self) -> Option<RingError> {
-        self.0.error
+        self.0.error()
     }
 }

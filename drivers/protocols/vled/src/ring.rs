@@ -3,11 +3,14 @@
 //! The `vled` paravirtual LED protocol: constants, wire format, shared ring and xenbus state
 //! machine, exactly as `docs/protocols/vled.md` specifies them.
 //!
-//! This one file is the whole protocol. It is plain `core` Rust without `unsafe`, so that both
-//! the host-tested crate `vled-protocol` (`drivers/protocols/vled/src/lib.rs`) and the kernel
-//! modules can compile it. A module includes it from its crate root with
+//! This one file is the whole protocol but for the page's trait, `crate::shared_page`, which it
+//! shares with the other protocols (drivers/protocols/common/src/shared_page.rs). It is plain
+//! `core` Rust without `unsafe`, so that both the host-tested crate `vled-protocol`
+//! (`drivers/protocols/vled/src/lib.rs`) and the kernel modules can compile it. A module
+//! includes it from its crate root with
 //!
 //! ```ignore
+//! pub use kext::shared_page;    // kernel-ext includes it and implements it
 //! #[path = "../protocols/vled/src/ring.rs"]
 //! pub mod vled;
 //! ```
@@ -15,9 +18,14 @@
 //! (`pub`, like `kext`, so that the items a given module does not use are neither dead code nor
 //! unreachable `pub` items).
 //!
-//! The shared page is only reached through [`SharedRing`], which the includer implements over
-//! its memory: the granted page in the frontend, the grant mapping in the backend, a plain
-//! buffer in tests. Every value read from it is treated as hostile: indices are checked before
+//! The shared page is only reached through [`SharedPage`], which the includer implements over
+//! its memory (kernel-ext for the granted page in the frontend and the grant mapping in the
+//! backend, a plain buffer in tests), and only at these offsets: `load_u32`/`store_u32` one of
+//! the four indices, `read`/`write` one entry (`ENTRY_SIZE` bytes at [`entry_offset`]);
+//! [`FrontRing::new`] also writes the padding. Indices are published with the trait's release
+//! store, and [`SharedPage::full_barrier`] separates a store from the load of the other side's
+//! event index after it (Xen's `RING_PUSH_*_AND_CHECK_NOTIFY`, `RING_FINAL_CHECK_FOR_*`).
+//! Every value read from the page is treated as hostile: indices are checked before
 //! use, entries are copied once and then decoded from the copy, and no value read from the page
 //! can make a call panic, touch memory outside the ring, or do more than one ring's worth of
 //! work.
@@ -38,7 +46,8 @@
 //! [`FrontRing::final_check_for_responses`] in the event handler.
 
 use core::fmt;
-use core::sync::atomic::{fence, Ordering};
+
+pub use crate::shared_page::SharedPage;
 
 // ---------------------------------------------------------------------------------------------
 // Xenbus: device type, keys, limits.
@@ -403,33 +412,8 @@ pub fn check_request(
 }
 
 // ---------------------------------------------------------------------------------------------
-// The shared page.
+// Ring errors and entries.
 // ---------------------------------------------------------------------------------------------
-
-/// The shared ring page as the rings see it. Implemented by whoever owns the memory.
-///
-/// The rings only pass offsets below [`PAGE_SIZE`]: `load_u32`/`store_u32` get one of the four
-/// index offsets (4-aligned), `read`/`write` one entry (`ENTRY_SIZE` bytes at
-/// [`entry_offset`]); [`FrontRing::new`] also writes the padding. The other side may change
-/// the memory at any time: implementations must not assume it keeps the value they read (use
-/// single, volatile or atomic accesses, never a reference to the page).
-pub trait SharedRing {
-    /// Reads the 32-bit little-endian index at `offset` with acquire ordering (what is read
-    /// through the page afterwards is at least as new: `virt_rmb()` after the load).
-    fn load_u32(&self, offset: usize) -> u32;
-    /// Writes the 32-bit little-endian index at `offset` with release ordering (what was
-    /// written to the page before is visible first: `virt_wmb()` before the store).
-    fn store_u32(&mut self, offset: usize, value: u32);
-    /// Copies `buf.len()` bytes from `offset` into `buf`.
-    fn read(&self, offset: usize, buf: &mut [u8]);
-    /// Copies `data` to `offset`.
-    fn write(&mut self, offset: usize, data: &[u8]);
-    /// A full barrier between a store and the loads after it (`virt_mb()`). The default,
-    /// `fence(SeqCst)`, is `dmb ish` on arm64, which is what `virt_mb()` is there.
-    fn full_barrier(&self) {
-        fence(Ordering::SeqCst);
-    }
-}
 
 /// Why a ring stopped (or refused one call).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -477,13 +461,13 @@ impl fmt::Display for RingError {
     }
 }
 
-fn read_entry<M: SharedRing + ?Sized>(mem: &M, idx: u32) -> [u8; ENTRY_SIZE] {
+fn read_entry<M: SharedPage + ?Sized>(mem: &M, idx: u32) -> [u8; ENTRY_SIZE] {
     let mut buf = [0u8; ENTRY_SIZE];
     mem.read(entry_offset(idx), &mut buf);
     buf
 }
 
-fn write_entry<M: SharedRing + ?Sized>(mem: &mut M, idx: u32, bytes: &[u8]) {
+fn write_entry<M: SharedPage + ?Sized>(mem: &mut M, idx: u32, bytes: &[u8]) {
     let mut buf = [0u8; ENTRY_SIZE];
     let n = bytes.len().min(ENTRY_SIZE);
     buf[..n].copy_from_slice(&bytes[..n]);
@@ -559,14 +543,14 @@ impl FrontRing {
     /// Initialises the shared page (`SHARED_RING_INIT`: indices 0, event indices 1, padding and
     /// entries zero) and returns the frontend half (`FRONT_RING_INIT`). Done for every new
     /// connection, before the page is granted.
-    pub fn new<M: SharedRing + ?Sized>(mem: &mut M) -> Self {
+    pub fn new<M: SharedPage + ?Sized>(mem: &mut M) -> Self {
         Self::new_at(mem, 0)
     }
 
     /// As [`new`](Self::new), with the indices starting at `start` instead of 0 (Xen's
     /// `FRONT_RING_ATTACH`). The protocol always starts at 0; this is for tests of the index
     /// wrap-around.
-    pub fn new_at<M: SharedRing + ?Sized>(mem: &mut M, start: u32) -> Self {
+    pub fn new_at<M: SharedPage + ?Sized>(mem: &mut M, start: u32) -> Self {
         mem.write(PAD_OFFSET, &[0u8; PAD_SIZE]);
         for idx in 0..RING_SIZE {
             write_entry(mem, idx, &[0u8; ENTRY_SIZE]);
@@ -606,7 +590,7 @@ impl FrontRing {
 
     /// Queues `req` (its `id` replaced by its ring index, which is returned) in the next free
     /// slot; the backend sees it after [`push_requests_and_check_notify`](Self::push_requests_and_check_notify).
-    pub fn push_request<M: SharedRing + ?Sized>(
+    pub fn push_request<M: SharedPage + ?Sized>(
         &mut self,
         mem: &mut M,
         req: Request,
@@ -631,7 +615,7 @@ impl FrontRing {
     }
 
     /// Queues a checked command (see [`push_request`](Self::push_request)).
-    pub fn push_command<M: SharedRing + ?Sized>(
+    pub fn push_command<M: SharedPage + ?Sized>(
         &mut self,
         mem: &mut M,
         command: Command,
@@ -641,7 +625,7 @@ impl FrontRing {
 
     /// `RING_PUSH_REQUESTS_AND_CHECK_NOTIFY`: publishes the queued requests; true if the backend
     /// must be notified. The previous `req_prod` is the frontend's own record, not the page's.
-    pub fn push_requests_and_check_notify<M: SharedRing + ?Sized>(&mut self, mem: &mut M) -> bool {
+    pub fn push_requests_and_check_notify<M: SharedPage + ?Sized>(&mut self, mem: &mut M) -> bool {
         if self.error.is_some() {
             return false;
         }
@@ -666,7 +650,7 @@ impl FrontRing {
 
     /// Responses available on the page, checked: `Err` if `rsp_prod` runs ahead of the
     /// requests pushed (the ring is then dead).
-    fn available<M: SharedRing + ?Sized>(&mut self, mem: &M) -> Result<u32, RingError> {
+    fn available<M: SharedPage + ?Sized>(&mut self, mem: &M) -> Result<u32, RingError> {
         if let Some(e) = self.error {
             return Err(e);
         }
@@ -685,7 +669,7 @@ impl FrontRing {
     }
 
     /// Takes the next response off the ring, if any, with the request it answers.
-    pub fn next_response<M: SharedRing + ?Sized>(
+    pub fn next_response<M: SharedPage + ?Sized>(
         &mut self,
         mem: &M,
     ) -> Result<Option<Reply>, RingError> {
@@ -705,7 +689,7 @@ impl FrontRing {
 
     /// `RING_FINAL_CHECK_FOR_RESPONSES`: true if responses are waiting; otherwise asks for a
     /// notification on the next one (`rsp_event = rsp_cons + 1`) and checks again.
-    pub fn final_check_for_responses<M: SharedRing + ?Sized>(
+    pub fn final_check_for_responses<M: SharedPage + ?Sized>(
         &mut self,
         mem: &mut M,
     ) -> Result<bool, RingError> {
@@ -777,7 +761,7 @@ impl BackRing {
     /// (at most [`RING_SIZE`]). `Err` if `req_prod` is bogus (Xen's
     /// `RING_REQUEST_PROD_OVERFLOW`, or behind what was consumed): the ring is dead from then
     /// on; log it and close the device.
-    pub fn begin_pass<M: SharedRing + ?Sized>(&mut self, mem: &M) -> Result<u32, RingError> {
+    pub fn begin_pass<M: SharedPage + ?Sized>(&mut self, mem: &M) -> Result<u32, RingError> {
         if let Some(e) = self.error {
             return Err(e);
         }
@@ -799,7 +783,7 @@ impl BackRing {
 
     /// Takes the next request of the current pass (a copy, decoded once), or `None` when the
     /// pass is done (`RING_REQUEST_CONS_OVERFLOW` also ends it).
-    pub fn next_request<M: SharedRing + ?Sized>(&mut self, mem: &M) -> Option<Request> {
+    pub fn next_request<M: SharedPage + ?Sized>(&mut self, mem: &M) -> Option<Request> {
         if self.error.is_some() || self.req_cons == self.pass_end {
             return None;
         }
@@ -813,7 +797,7 @@ impl BackRing {
 
     /// Queues the response to the oldest consumed request without one (responses go in the
     /// order requests were consumed).
-    pub fn push_response<M: SharedRing + ?Sized>(
+    pub fn push_response<M: SharedPage + ?Sized>(
         &mut self,
         mem: &mut M,
         rsp: &Response,
@@ -832,7 +816,7 @@ impl BackRing {
     /// `RING_PUSH_RESPONSES_AND_CHECK_NOTIFY`: publishes the queued responses; true if the
     /// frontend must be notified. The previous `rsp_prod` is the backend's own record, not the
     /// page's (which the frontend could have changed).
-    pub fn push_responses_and_check_notify<M: SharedRing + ?Sized>(&mut self, mem: &mut M) -> bool {
+    pub fn push_responses_and_check_notify<M: SharedPage + ?Sized>(&mut self, mem: &mut M) -> bool {
         if self.error.is_some() {
             return false;
         }
@@ -848,7 +832,7 @@ impl BackRing {
     }
 
     /// `RING_HAS_UNCONSUMED_REQUESTS`: `min(req_prod - req_cons, free response slots)`.
-    fn unconsumed<M: SharedRing + ?Sized>(&self, mem: &M) -> u32 {
+    fn unconsumed<M: SharedPage + ?Sized>(&self, mem: &M) -> u32 {
         let req = mem.load_u32(REQ_PROD_OFFSET).wrapping_sub(self.req_cons);
         let rsp = RING_SIZE.saturating_sub(self.req_cons.wrapping_sub(self.rsp_prod_pvt));
         req.min(rsp)
@@ -857,7 +841,7 @@ impl BackRing {
     /// `RING_FINAL_CHECK_FOR_REQUESTS`: true if requests are waiting (then no notification will
     /// come for them); otherwise asks for a notification on the next one
     /// (`req_event = req_cons + 1`) and checks again. False once the ring is dead.
-    pub fn final_check_for_requests<M: SharedRing + ?Sized>(&mut self, mem: &mut M) -> bool {
+    pub fn final_check_for_requests<M: SharedPage + ?Sized>(&mut self, mem: &mut M) -> bool {
         if self.error.is_some() {
             return false;
         }
@@ -880,7 +864,7 @@ impl BackRing {
     /// next pass's first response.
     pub fn serve_pass<M, F>(&mut self, mem: &mut M, mut handle: F) -> Result<Pass, RingError>
     where
-        M: SharedRing + ?Sized,
+        M: SharedPage + ?Sized,
         F: FnMut(&Request) -> Result<u32, Status>,
     {
         self.begin_pass(mem)?;

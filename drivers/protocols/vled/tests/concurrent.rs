@@ -21,7 +21,7 @@ impl AtomicPage {
     }
 }
 
-impl SharedRing for AtomicPage {
+impl SharedPage for AtomicPage {
     fn load_u32(&self, offset: usize) -> u32 {
         self.0[offset / 4].load(Ordering::Acquire)
     }

@@ -1,10 +1,13 @@
-//! Memory shared with the backend, as both protocols' `SharedPage`: indices with atomic
-//! acquire/release accesses, everything else byte by byte with volatile accesses, never a Rust
-//! reference to memory the backend may write at any time.
+//! Memory shared with the backend, as the protocols' one `SharedPage` trait (fbif's and
+//! kbdif's: drivers/protocols/common): indices with atomic acquire/release accesses, everything
+//! else byte by byte with volatile accesses, never a Rust reference to memory the backend may
+//! write at any time.
 
 use std::marker::PhantomData;
 use std::ptr::NonNull;
 use std::sync::atomic::{fence, AtomicU32, Ordering};
+
+use protocol_common::SharedPage;
 
 /// `len` bytes at `base`, borrowed from their owner (a locked buffer or a granted page).
 pub struct Shared<'a> {
@@ -80,27 +83,14 @@ impl<'a> Shared<'a> {
     }
 }
 
-impl fbif_protocol::SharedPage for Shared<'_> {
+/// The rings' view: a release store (the protocols put the trait's full barrier, a
+/// `fence(SeqCst)`, before it where they need one, as [`Shared::store`] always does).
+impl SharedPage for Shared<'_> {
     fn load_u32(&self, offset: usize) -> u32 {
         self.load(offset)
     }
     fn store_u32(&mut self, offset: usize, value: u32) {
-        self.store(offset, value)
-    }
-    fn read(&self, offset: usize, buf: &mut [u8]) {
-        self.read_bytes(offset, buf)
-    }
-    fn write(&mut self, offset: usize, data: &[u8]) {
-        self.write_bytes(offset, data)
-    }
-}
-
-impl kbdif_protocol::SharedPage for Shared<'_> {
-    fn load_u32(&self, offset: usize) -> u32 {
-        self.load(offset)
-    }
-    fn store_u32(&mut self, offset: usize, value: u32) {
-        self.store(offset, value)
+        self.index(offset).store(value.to_le(), Ordering::Release)
     }
     fn read(&self, offset: usize, buf: &mut [u8]) {
         self.read_bytes(offset, buf)

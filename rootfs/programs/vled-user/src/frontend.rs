@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use vled_protocol::{
-    self as vled, FrontRing, Reply, Request, SharedRing, XenbusState, FIELD_EVENT_CHANNEL, FIELD_RING_REF,
+    self as vled, FrontRing, Reply, Request, SharedPage, XenbusState, FIELD_EVENT_CHANNEL, FIELD_RING_REF,
 };
 
 use crate::page::RingPage;

@@ -242,7 +242,7 @@ fn overrun(front: &mut Frontend, ahead: u32) -> Result<(), String> {
     front.force_req_prod(bogus)?;
     println!("overrun: req_prod set to {bogus} with {good} requests answered (a ring holds {RING_SIZE}); notified");
     std::thread::sleep(BROKEN_WATCH);
-    let rsp_prod = vled_protocol::SharedRing::load_u32(&front.page(), vled_protocol::RSP_PROD_OFFSET);
+    let rsp_prod = vled_protocol::SharedPage::load_u32(&front.page(), vled_protocol::RSP_PROD_OFFSET);
     let state = front.backend_state().map_err(|e| e.to_string())?;
     println!("overrun: after {} ms rsp_prod is {rsp_prod}, backend state {state:?}", BROKEN_WATCH.as_millis());
     if rsp_prod != good {
@@ -355,7 +355,7 @@ mod tests {
         let (mut front_page, mut back_page) = page.views();
         let _front = FrontRing::new(&mut front_page);
         let mut back = BackRing::new();
-        vled_protocol::SharedRing::store_u32(&mut front_page, vled_protocol::REQ_PROD_OFFSET, 1000);
+        vled_protocol::SharedPage::store_u32(&mut front_page, vled_protocol::REQ_PROD_OFFSET, 1000);
         assert!(back.serve_pass(&mut back_page, |_| Ok(0)).is_err());
         assert!(back.error().is_some());
     }

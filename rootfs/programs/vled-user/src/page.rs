@@ -1,4 +1,4 @@
-//! The shared ring page as the protocol crate's [`SharedRing`]: the four indices with atomic
+//! The shared ring page as the protocol crate's [`SharedPage`]: the four indices with atomic
 //! acquire/release accesses, the entries byte by byte with volatile accesses, never a Rust
 //! reference to memory the backend writes at any time.
 
@@ -6,7 +6,7 @@ use std::marker::PhantomData;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use vled_protocol::{SharedRing, PAGE_SIZE};
+use vled_protocol::{SharedPage, PAGE_SIZE};
 
 /// The first [`PAGE_SIZE`] bytes of a mapping that outlives `'a`.
 pub struct RingPage<'a> {
@@ -39,7 +39,7 @@ impl<'a> RingPage<'a> {
     }
 }
 
-impl SharedRing for RingPage<'_> {
+impl SharedPage for RingPage<'_> {
     fn load_u32(&self, offset: usize) -> u32 {
         u32::from_le(self.index(offset).load(Ordering::Acquire))
     }

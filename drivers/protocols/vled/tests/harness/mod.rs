@@ -14,12 +14,12 @@ use std::cell::Cell;
 
 use vled_protocol::*;
 
-/// The shared page, owned by the test, reached by the rings through [`SharedRing`].
+/// The shared page, owned by the test, reached by the rings through [`SharedPage`].
 pub struct MemRing {
     pub page: Box<[u8; PAGE_SIZE]>,
-    /// Entry reads through [`SharedRing::read`] so far.
+    /// Entry reads through [`SharedPage::read`] so far.
     pub entry_reads: Cell<usize>,
-    /// Entry writes through [`SharedRing::write`] so far.
+    /// Entry writes through [`SharedPage::write`] so far.
     pub entry_writes: usize,
 }
 
@@ -79,7 +79,7 @@ impl MemRing {
     }
 }
 
-impl SharedRing for MemRing {
+impl SharedPage for MemRing {
     fn load_u32(&self, offset: usize) -> u32 {
         Self::check_index(offset);
         self.index(offset)
