@@ -50,11 +50,7 @@
 //! go of the device when it is unregistered, so the module can be unloaded while fbcon shows
 //! the console on it (the module's exit unregisters it), as DRM's fbdev emulation allows.
 
-use core::{
-    alloc::Layout,
-    ptr::NonNull,
-    sync::atomic::{fence, AtomicU32, Ordering},
-};
+use core::{alloc::Layout, ptr::NonNull};
 
 use kernel::{
     alloc::{allocator::Vmalloc, flags, Allocator, NumaNode},
@@ -66,7 +62,7 @@ use kernel::{
     types::{ForeignOwnable, Opaque},
 };
 
-use super::bindings;
+use super::{bindings, shared_memory::SharedMemory};
 
 /// The kernel's page size: [`Memory`] comes in whole pages of this size.
 pub const PAGE_SIZE: usize = kernel::page::PAGE_SIZE;
@@ -88,22 +84,16 @@ const PALETTE_LEN: usize = 16;
 /// rather than by grant (a Xen frontend's page directory).
 ///
 /// Others may read and write it at any time (user space through mmap, the console, another
-/// domain): it is only accessed here with single volatile or atomic accesses, never through a
-/// reference to its bytes.
+/// domain): its bytes are only reached as a [`SharedMemory`] ([`Memory::shared`]).
 ///
 /// # Invariants
 ///
-/// `ptr` is a `Vmalloc` allocation of `layout`: a non-zero multiple of [`PAGE_SIZE`] bytes,
-/// aligned to [`PAGE_SIZE`].
+/// `shared` is a `Vmalloc` allocation of `layout` (a non-zero multiple of [`PAGE_SIZE`] bytes,
+/// aligned to [`PAGE_SIZE`]) until `drop` frees it.
 pub struct Memory {
-    ptr: NonNull<u8>,
+    shared: SharedMemory,
     layout: Layout,
 }
-
-// SAFETY: Plain memory; every access is volatile or atomic, and freeing it is allowed anywhere.
-unsafe impl Send for Memory {}
-// SAFETY: As above: `&Memory` only gives single volatile or atomic accesses.
-unsafe impl Sync for Memory {}
 
 impl Memory {
     /// `len` bytes rounded up to whole pages (at least one), zeroed.
@@ -111,23 +101,21 @@ impl Memory {
         let len = len.max(1).checked_next_multiple_of(PAGE_SIZE).ok_or(EINVAL)?;
         let layout = Layout::from_size_align(len, PAGE_SIZE).map_err(|_| EINVAL)?;
         let ptr = Vmalloc::alloc(layout, flags::GFP_KERNEL | flags::__GFP_ZERO, NumaNode::NO_NODE)?;
+        // SAFETY: `len` bytes, page-aligned, ours until `drop` frees them; reached only through
+        // `shared`.
+        let shared = unsafe { SharedMemory::new(ptr.cast(), len) };
         // INVARIANT: A `Vmalloc` allocation of `layout`, whole pages.
-        Ok(Self { ptr: ptr.cast(), layout })
+        Ok(Self { shared, layout })
     }
 
-    /// Bytes.
-    pub fn len(&self) -> usize {
-        self.layout.size()
-    }
-
-    /// Always false (the memory is at least a page); for symmetry with [`Self::len`].
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+    /// The bytes: whole pages.
+    pub fn shared(&self) -> &SharedMemory {
+        &self.shared
     }
 
     /// Pages.
     pub fn pages(&self) -> usize {
-        self.len() / PAGE_SIZE
+        self.shared.len() / PAGE_SIZE
     }
 
     /// The frame number of page `page`, `None` beyond the memory. Guest frames (gfn) on Xen
@@ -137,59 +125,15 @@ impl Memory {
         if page >= self.pages() {
             return None;
         }
-        // SAFETY: The address is inside our vmalloc allocation (checked above; type invariant).
-        let pfn = unsafe { bindings::vmalloc_to_pfn(self.ptr.as_ptr().add(page * PAGE_SIZE).cast()) };
+        let addr = self.shared.range_ptr(page * PAGE_SIZE, PAGE_SIZE);
+        // SAFETY: An address inside our vmalloc allocation (type invariant).
+        let pfn = unsafe { bindings::vmalloc_to_pfn(addr.cast()) };
         Some(pfn as u64)
     }
 
     /// The frame numbers of every page, in order.
     pub fn frames(&self) -> impl Iterator<Item = u64> + '_ {
         (0..self.pages()).filter_map(|page| self.frame(page))
-    }
-
-    fn at(&self, offset: usize, len: usize) -> *mut u8 {
-        assert!(offset.checked_add(len).is_some_and(|end| end <= self.len()));
-        // SAFETY: In the allocation (checked above).
-        unsafe { self.ptr.as_ptr().add(offset) }
-    }
-
-    fn word(&self, offset: usize) -> &AtomicU32 {
-        assert!(offset % 4 == 0);
-        // SAFETY: In the memory and 4-aligned (checked); only accessed atomically or volatile.
-        unsafe { &*self.at(offset, 4).cast::<AtomicU32>() }
-    }
-
-    /// The 32-bit little-endian value at `offset` (4-aligned), read with acquire ordering.
-    pub fn load_u32(&self, offset: usize) -> u32 {
-        u32::from_le(self.word(offset).load(Ordering::Acquire))
-    }
-
-    /// Stores a 32-bit little-endian value at `offset` (4-aligned) with release ordering.
-    pub fn store_u32(&self, offset: usize, value: u32) {
-        self.word(offset).store(value.to_le(), Ordering::Release)
-    }
-
-    /// Copies bytes from `offset`.
-    pub fn read(&self, offset: usize, buf: &mut [u8]) {
-        let src = self.at(offset, buf.len());
-        for (i, byte) in buf.iter_mut().enumerate() {
-            // SAFETY: In the memory (checked by `at`); volatile: others may write it.
-            *byte = unsafe { src.add(i).read_volatile() };
-        }
-    }
-
-    /// Copies `data` to `offset`.
-    pub fn write(&self, offset: usize, data: &[u8]) {
-        let dst = self.at(offset, data.len());
-        for (i, byte) in data.iter().enumerate() {
-            // SAFETY: In the memory (checked by `at`); volatile: others may read it.
-            unsafe { dst.add(i).write_volatile(*byte) };
-        }
-    }
-
-    /// A full barrier (`virt_mb()`).
-    pub fn full_barrier(&self) {
-        fence(Ordering::SeqCst);
     }
 }
 
@@ -198,7 +142,7 @@ impl Drop for Memory {
         // SAFETY: Allocated by `Vmalloc` with this layout (type invariant), not used after this.
         // Pages user space still maps stay allocated until unmapped (vfree drops one reference
         // per page; the mapping holds its own).
-        unsafe { Vmalloc::free(self.ptr, self.layout) };
+        unsafe { Vmalloc::free(self.shared.base(), self.layout) };
     }
 }
 
@@ -404,7 +348,7 @@ impl<T: Damage> Inner<T> {
         unsafe {
             (*info).pseudo_palette = self.palette.get().cast();
             (*info).fbdefio = self.defio.get();
-            (*info).__bindgen_anon_1.screen_buffer = self.memory.ptr.as_ptr().cast();
+            (*info).__bindgen_anon_1.screen_buffer = self.memory.shared.base().as_ptr().cast();
             (*info).fbops = &raw const shim::kext_fb_defio_ops;
             (*info).flags = bindings::FBINFO_VIRTFB as i32;
 

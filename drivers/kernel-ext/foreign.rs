@@ -12,18 +12,17 @@
 //! (`XENMAPSPACE_gmfn_foreign`), and the pages are seen as one buffer with `vmap()`, the way
 //! `xenbus_map_ring_valloc()` maps granted pages on an auto-translated guest.
 //!
-//! The other domain writes these frames at any time: [`ForeignFrames`] gives only volatile
-//! reads of values and raw copies of pixels, never references.
+//! The other domain writes these frames at any time: [`ForeignFrames`] hands them out as a
+//! [`SharedMemory`] (atomic indices, volatile bytes, raw copies of pixels), never as references.
 
 use core::{
     ffi::c_void,
-    ptr,
-    sync::atomic::{AtomicU32, Ordering},
+    ptr::{self, NonNull},
 };
 
 use kernel::{error::to_result, prelude::*};
 
-use super::{bindings, of_region::Memory};
+use super::{bindings, shared_memory::SharedMemory};
 
 /// How many frames one `XENMEM_add_to_physmap_range` call maps (its `size` is 16 bits; the
 /// hypervisor handles any count, this keeps the argument arrays small).
@@ -34,11 +33,12 @@ const FRAMES_PER_CALL: usize = 512;
 ///
 /// # Invariants
 ///
-/// `vaddr` maps all of `frames.pages`, each with the foreign frame mapped over it, for the
-/// lifetime of `self`.
+/// `memory` is the `vmap` of all of `_frames.pages`, each with the foreign frame mapped over it,
+/// until `drop` unmaps it.
 pub struct ForeignFrames {
-    vaddr: *mut u8,
-    frames: Unpopulated,
+    memory: SharedMemory,
+    /// Only dropped, after the `vmap` is gone.
+    _frames: Unpopulated,
 }
 
 impl ForeignFrames {
@@ -60,88 +60,28 @@ impl ForeignFrames {
             let first = chunk * FRAMES_PER_CALL;
             frames.add_to_physmap(domid, first, gfns)?;
         }
-        // SAFETY: `count` pages, each now backed by a frame of the other domain.
-        let vaddr = unsafe { bindings::kext_vmap_foreign(frames.pages.as_mut_ptr(), count) };
-        if vaddr.is_null() {
-            return Err(ENOMEM);
-        }
-        Ok(Self { vaddr: vaddr.cast(), frames })
+        // SAFETY: `count` pages, each now backed by a frame of the other domain, mapped (when not
+        // NULL) page-aligned until `drop` unmaps them, and reached only through `memory`.
+        let memory = unsafe {
+            let vaddr = bindings::kext_vmap_foreign(frames.pages.as_mut_ptr(), count);
+            SharedMemory::new(NonNull::new(vaddr.cast()).ok_or(ENOMEM)?, gfns.len() * bindings::PAGE_SIZE)
+        };
+        Ok(Self { memory, _frames: frames })
     }
 
-    /// Bytes mapped: the frames times the page size.
-    pub fn len(&self) -> usize {
-        self.frames.pages.len() * bindings::PAGE_SIZE
-    }
-
-    fn check(&self, offset: usize, len: usize) {
-        assert!(offset.checked_add(len).is_some_and(|end| end <= self.len()));
-    }
-
-    fn word(&self, offset: usize) -> &AtomicU32 {
-        assert!(offset % 4 == 0);
-        self.check(offset, 4);
-        // SAFETY: Inside the mapping (checked, type invariant), 4-aligned; the indices are
-        // only accessed atomically, here as by the other domain.
-        unsafe { &*self.vaddr.add(offset).cast::<AtomicU32>() }
-    }
-
-    /// The 32-bit little-endian value at `offset` (4-aligned), read with acquire ordering.
-    pub fn load_u32(&self, offset: usize) -> u32 {
-        u32::from_le(self.word(offset).load(Ordering::Acquire))
-    }
-
-    /// Stores a 32-bit little-endian value at `offset` (4-aligned) with release ordering (a
-    /// protocol that needs a full barrier first asks for it: `SharedPage::full_barrier`).
-    pub fn store_u32(&self, offset: usize, value: u32) {
-        self.word(offset).store(value.to_le(), Ordering::Release)
-    }
-
-    /// Copies bytes from `offset` into `buf`.
-    pub fn read(&self, offset: usize, buf: &mut [u8]) {
-        self.check(offset, buf.len());
-        for (i, byte) in buf.iter_mut().enumerate() {
-            // SAFETY: Inside the mapping (checked above); volatile: the other domain may
-            // write it.
-            *byte = unsafe { self.vaddr.add(offset + i).read_volatile() };
-        }
-    }
-
-    /// Copies `data` to `offset`.
-    pub fn write(&self, offset: usize, data: &[u8]) {
-        self.check(offset, data.len());
-        for (i, byte) in data.iter().enumerate() {
-            // SAFETY: Inside the mapping (checked above); volatile: the other domain may
-            // read it.
-            unsafe { self.vaddr.add(offset + i).write_volatile(*byte) };
-        }
-    }
-
-    /// Copies `len` bytes from `offset` to `dst_offset` of `dst` (a device's memory: the
-    /// board's guest screen).
-    pub fn copy_to_memory(&self, offset: usize, dst: &Memory, dst_offset: usize, len: usize) {
-        self.check(offset, len);
-        let to = dst.range_ptr(dst_offset, len);
-        // SAFETY: The source is inside the mapping (checked), the destination inside `dst`'s
-        // (checked by `range_ptr`); they are different mappings. The other domain may be
-        // writing the source: pixels torn by a concurrent write are what any scanout of shared
-        // memory shows, and are redrawn with its next update.
-        unsafe { ptr::copy_nonoverlapping(self.vaddr.add(offset), to, len) };
+    /// The frames, one page each, in order.
+    pub fn shared(&self) -> &SharedMemory {
+        &self.memory
     }
 }
 
 impl Drop for ForeignFrames {
     fn drop(&mut self) {
         // SAFETY: Mapped by `vmap` in `map` (type invariant). The frames are removed and
-        // the pages given back when `self.frames` drops, after this.
-        unsafe { bindings::vunmap(self.vaddr.cast::<c_void>()) };
+        // the pages given back when `self._frames` drops, after this.
+        unsafe { bindings::vunmap(self.memory.base().as_ptr().cast::<c_void>()) };
     }
 }
-
-// SAFETY: The mapping is plain memory reached only by volatile accesses and raw copies; the
-// page pointers are only used to give the pages back.
-unsafe impl Send for ForeignFrames {}
-// SAFETY: As above: `&self` methods never hand out references into the mapping.
-unsafe impl Sync for ForeignFrames {}
 
 /// Unpopulated pages, some with a foreign frame over them (`mapped`): dropped, those frames are
 /// removed (the pages become holes again) and the pages given back.
@@ -149,6 +89,12 @@ struct Unpopulated {
     pages: KVec<*mut bindings::page>,
     mapped: KVec<bool>,
 }
+
+// SAFETY: The page pointers are only used to map and give back the pages, which the hypervisor
+// and the allocator allow from any thread.
+unsafe impl Send for Unpopulated {}
+// SAFETY: As above: `&Unpopulated` gives nothing.
+unsafe impl Sync for Unpopulated {}
 
 impl Unpopulated {
     /// Maps `gfns` of `domid` over our pages from `first`, in one hypercall. The hypervisor goes

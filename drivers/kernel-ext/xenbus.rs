@@ -19,15 +19,15 @@
 //!
 //! `probe` makes the device's data, `otherend_changed` sees each state of the other end,
 //! `remove` is called before the data is dropped. A [`GrantedPage`] (frontend) or
-//! [`MappedPage`] (backend) is the shared ring page, an [`EventChannel`] the notification
-//! path, its events handled in a kernel thread (so a handler may sleep) and, for a backend,
-//! acknowledged with a late EOI (Xen's protection against a frontend flooding events).
+//! [`MappedPage`] (backend) is the shared ring page (a [`SharedMemory`]), an [`EventChannel`]
+//! the notification path, its events handled in a kernel thread (so a handler may sleep) and,
+//! for a backend, acknowledged with a late EOI (Xen's protection against a frontend flooding
+//! events).
 
 use core::{
     ffi::c_void,
     marker::PhantomData,
-    ptr,
-    sync::atomic::{fence, AtomicU32, Ordering},
+    ptr::{self, NonNull},
 };
 
 use kernel::{
@@ -40,7 +40,7 @@ use kernel::{
     ThisModule,
 };
 
-use super::bindings;
+use super::{bindings, shared_memory::SharedMemory};
 
 /// The page size of shared rings (one Xen page).
 pub const PAGE_SIZE: usize = 4096;
@@ -412,67 +412,10 @@ unsafe extern "C" fn remove_callback<T: Driver>(dev: *mut bindings::xenbus_devic
     T::remove(xdev, data.as_ref());
 }
 
-/// A page shared with the other end, seen as the bytes and 32-bit indices of a ring: every
-/// access is a single atomic or volatile one, never a reference, since the other end writes
-/// the page at any time.
-///
-/// # Invariants
-///
-/// `vaddr` is a page-aligned, mapped page of [`PAGE_SIZE`] bytes for the lifetime of `self`.
-pub struct SharedPage {
-    vaddr: *mut u8,
-}
-
-impl SharedPage {
-    fn word(&self, offset: usize) -> &AtomicU32 {
-        assert!(offset % 4 == 0 && offset + 4 <= PAGE_SIZE);
-        // SAFETY: In the page (checked), 4-aligned; only accessed atomically (type invariant).
-        unsafe { &*self.vaddr.add(offset).cast::<AtomicU32>() }
-    }
-
-    /// The 32-bit little-endian value at `offset`, read with acquire ordering.
-    pub fn load_u32(&self, offset: usize) -> u32 {
-        u32::from_le(self.word(offset).load(Ordering::Acquire))
-    }
-
-    /// Stores a 32-bit little-endian value at `offset` with release ordering.
-    pub fn store_u32(&self, offset: usize, value: u32) {
-        self.word(offset).store(value.to_le(), Ordering::Release)
-    }
-
-    /// Copies bytes of the page from `offset`.
-    pub fn read(&self, offset: usize, buf: &mut [u8]) {
-        assert!(offset.checked_add(buf.len()).is_some_and(|end| end <= PAGE_SIZE));
-        for (i, byte) in buf.iter_mut().enumerate() {
-            // SAFETY: In the page (checked above); volatile: the other end may write it.
-            *byte = unsafe { self.vaddr.add(offset + i).read_volatile() };
-        }
-    }
-
-    /// Copies `data` into the page at `offset`.
-    pub fn write(&self, offset: usize, data: &[u8]) {
-        assert!(offset.checked_add(data.len()).is_some_and(|end| end <= PAGE_SIZE));
-        for (i, byte) in data.iter().enumerate() {
-            // SAFETY: In the page (checked above); volatile: the other end may read it.
-            unsafe { self.vaddr.add(offset + i).write_volatile(*byte) };
-        }
-    }
-
-    /// A full barrier (`virt_mb()`).
-    pub fn full_barrier(&self) {
-        fence(Ordering::SeqCst);
-    }
-}
-
-// SAFETY: The page is plain memory; every access is atomic or volatile.
-unsafe impl Send for SharedPage {}
-// SAFETY: As above: concurrent accesses are what the ring protocol arbitrates.
-unsafe impl Sync for SharedPage {}
-
 /// A frontend's ring page: allocated, zeroed and granted to the other end
 /// (`xenbus_setup_ring`); the grant ended and the page freed when dropped.
 pub struct GrantedPage {
-    page: SharedPage,
+    page: SharedMemory,
     gref: bindings::grant_ref_t,
 }
 
@@ -481,9 +424,14 @@ impl GrantedPage {
     pub fn new(dev: &Device) -> Result<Self> {
         let mut vaddr: *mut c_void = ptr::null_mut();
         let mut gref: bindings::grant_ref_t = 0;
-        // SAFETY: The device is valid; `vaddr` and `gref` receive one page and one reference.
-        to_result(unsafe { bindings::xenbus_setup_ring(dev.as_raw(), bindings::GFP_KERNEL, &mut vaddr, 1, &mut gref) })?;
-        Ok(Self { page: SharedPage { vaddr: vaddr.cast() }, gref })
+        // SAFETY: The device is valid; `vaddr` and `gref` receive one page and one reference. On
+        // success `vaddr` is the page (not NULL, page-aligned), granted until `drop` tears it
+        // down, and reached only through `page`.
+        let page = unsafe {
+            to_result(bindings::xenbus_setup_ring(dev.as_raw(), bindings::GFP_KERNEL, &mut vaddr, 1, &mut gref))?;
+            SharedMemory::new(NonNull::new_unchecked(vaddr.cast()), PAGE_SIZE)
+        };
+        Ok(Self { page, gref })
     }
 
     /// The grant reference the other end maps (`ring-ref`).
@@ -491,15 +439,15 @@ impl GrantedPage {
         self.gref
     }
 
-    /// The page.
-    pub fn page(&self) -> &SharedPage {
+    /// The page ([`PAGE_SIZE`] bytes).
+    pub fn page(&self) -> &SharedMemory {
         &self.page
     }
 }
 
 impl Drop for GrantedPage {
     fn drop(&mut self) {
-        let mut vaddr: *mut c_void = self.page.vaddr.cast();
+        let mut vaddr: *mut c_void = self.page.base().as_ptr().cast();
         // SAFETY: Set up by `xenbus_setup_ring`; ends the grant (deferred by the grant code
         // while the other end still maps it) and frees the page.
         unsafe { bindings::xenbus_teardown_ring(&mut vaddr, 1, &mut self.gref) };
@@ -514,7 +462,7 @@ impl Drop for GrantedPage {
 /// `dev` stays valid while `self` lives: the mapping is dropped before the device's remove
 /// returns (it lives in the device's data).
 pub struct MappedPage {
-    page: SharedPage,
+    page: SharedMemory,
     dev: *mut bindings::xenbus_device,
 }
 
@@ -523,13 +471,18 @@ impl MappedPage {
     pub fn new(dev: &Device, gref: u32) -> Result<Self> {
         let mut vaddr: *mut c_void = ptr::null_mut();
         let mut gref = gref;
-        // SAFETY: The device is valid; one reference, one page mapped into `vaddr`.
-        to_result(unsafe { bindings::xenbus_map_ring_valloc(dev.as_raw(), &mut gref, 1, &mut vaddr) })?;
-        Ok(Self { page: SharedPage { vaddr: vaddr.cast() }, dev: dev.as_raw() })
+        // SAFETY: The device is valid; one reference, one page mapped into `vaddr`. On success
+        // `vaddr` maps the page (not NULL, page-aligned) until `drop` unmaps it, and is reached
+        // only through `page`.
+        let page = unsafe {
+            to_result(bindings::xenbus_map_ring_valloc(dev.as_raw(), &mut gref, 1, &mut vaddr))?;
+            SharedMemory::new(NonNull::new_unchecked(vaddr.cast()), PAGE_SIZE)
+        };
+        Ok(Self { page, dev: dev.as_raw() })
     }
 
-    /// The page.
-    pub fn page(&self) -> &SharedPage {
+    /// The page ([`PAGE_SIZE`] bytes).
+    pub fn page(&self) -> &SharedMemory {
         &self.page
     }
 }
@@ -537,13 +490,13 @@ impl MappedPage {
 impl Drop for MappedPage {
     fn drop(&mut self) {
         // SAFETY: Mapped by `xenbus_map_ring_valloc` on this device, valid (type invariant).
-        unsafe { bindings::xenbus_unmap_ring_vfree(self.dev, self.page.vaddr.cast()) };
+        unsafe { bindings::xenbus_unmap_ring_vfree(self.dev, self.page.base().as_ptr().cast()) };
     }
 }
 
 // SAFETY: The raw device pointer is only used to unmap, which the bus allows from any thread.
 unsafe impl Send for MappedPage {}
-// SAFETY: Shared access only reads the page (see `SharedPage`).
+// SAFETY: Shared access only reaches the page (see `SharedMemory`).
 unsafe impl Sync for MappedPage {}
 
 /// What an event channel's notifications run: called in a kernel thread, may sleep.

@@ -36,6 +36,7 @@ use kext::{
     bindings,
     foreign::ForeignFrames,
     of_region::{Memory, Node, Registers},
+    shared_memory::SharedMemory,
     xenbus::{self, End, EventChannel, EventHandler, Notifier, State, Watch, WatchHandler},
 };
 
@@ -121,7 +122,7 @@ impl Screen {
 
     /// Copies `rect` (inside `mode`) of `framebuffer` to the same place on the guest screen,
     /// cut to the LCD. Only 32-bit pixels are shown: other depths would need converting.
-    fn blit(&self, framebuffer: &ForeignFrames, mode: &Mode, rect: &Rect) {
+    fn blit(&self, framebuffer: &SharedMemory, mode: &Mode, rect: &Rect) {
         if mode.depth() != 32 || rect.x >= WIDTH || rect.y >= HEIGHT {
             return;
         }
@@ -241,7 +242,7 @@ impl EventHandler for Blitter {
         for _ in 0..PASSES_PER_EVENT {
             let Stream { consumer, mode, ignored } = &mut *stream;
             let mut dirty: Option<Rect> = None;
-            let served = consumer.serve(&mut &self.page, mode, false, |mode, result| match result {
+            let served = consumer.serve(&mut self.page.shared(), mode, false, |mode, result| match result {
                 Ok(Action::Blit(rect)) => dirty = Some(dirty.map_or(rect, |d| d.union(&rect))),
                 Ok(Action::Resized(_)) => dirty = Some(mode.full()),
                 Err(error) => {
@@ -253,7 +254,7 @@ impl EventHandler for Blitter {
                 }
             });
             if let Some(rect) = dirty {
-                self.screen.blit(&self.framebuffer, mode, &rect);
+                self.screen.blit(self.framebuffer.shared(), mode, &rect);
             }
             match served {
                 Ok(0) => break,
@@ -288,12 +289,12 @@ fn framebuffer_frames(dev: &xenbus::Device, page: &ForeignFrames, layout: &Layou
     let domid = dev.otherend_id();
     let mut frames = KVec::with_capacity(layout.frames() as usize, GFP_KERNEL)?;
     for i in 0..layout.pd_pages() {
-        let directory_gfn = fbif::read_pd_entry(&page, i).ok_or(EINVAL)?;
+        let directory_gfn = fbif::read_pd_entry(&page.shared(), i).ok_or(EINVAL)?;
         let directory = ForeignFrames::map(domid, &[directory_gfn])
             .inspect_err(|e| dev_err!(dev.as_dev(), "dom{domid}: pd[{i}] = {directory_gfn:#x} cannot be mapped ({e:?})\n"))?;
         for j in 0..layout.frames_in_pd_page(i) as usize {
             let mut entry = [0u8; fbif::PD_ENTRY_SIZE];
-            directory.read(j * fbif::PD_ENTRY_SIZE, &mut entry);
+            directory.shared().read(j * fbif::PD_ENTRY_SIZE, &mut entry);
             frames.push(fbif::decode_frame_number(entry), GFP_KERNEL)?;
         }
     }
@@ -317,7 +318,7 @@ impl Device {
         }
         let page = ForeignFrames::map(domid, &[page_ref])
             .inspect_err(|e| dev_err!(dev.as_dev(), "dom{domid}: page-ref {page_ref:#x} cannot be mapped ({e:?})\n"))?;
-        let info = PageInfo::read(&&page);
+        let info = PageInfo::read(&page.shared());
         let layout = Layout::from_page(&info, VIDEORAM_MIB << 20).map_err(|e| {
             dev_err!(dev.as_dev(), "dom{domid}: framebuffer geometry refused: {}\n", Text(e));
             EINVAL
@@ -325,7 +326,7 @@ impl Device {
         let frames = framebuffer_frames(dev, &page, &layout)?;
         let framebuffer = ForeignFrames::map(domid, &frames)
             .inspect_err(|e| dev_err!(dev.as_dev(), "dom{domid}: its framebuffer frames cannot be mapped ({e:?}): not all its own?\n"))?;
-        let consumer = OutConsumer::attach(&&page).map_err(|e| {
+        let consumer = OutConsumer::attach(&page.shared()).map_err(|e| {
             dev_err!(dev.as_dev(), "dom{domid}: the framebuffer ring is broken: {e:?}\n");
             EINVAL
         })?;
@@ -338,7 +339,7 @@ impl Device {
         // Nothing it drew before connecting was reported: copy the whole picture now.
         let mode = layout.mode();
         screen.clear();
-        screen.blit(&framebuffer, &mode, &mode.full());
+        screen.blit(framebuffer.shared(), &mode, &mode.full());
         let blitter_screen = screen.clone();
         let blitter = try_pin_init!(Blitter {
             page,

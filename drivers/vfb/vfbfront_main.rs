@@ -165,14 +165,14 @@ impl Link {
     fn describe(&self, display: &fb::Registration, geometry: &Geometry) -> Result {
         let memory = display.memory();
         for (i, frame) in memory.frames().enumerate() {
-            self.directory.write(i * fbif::PD_ENTRY_SIZE, &frame.to_le_bytes());
+            self.directory.shared().write(i * fbif::PD_ENTRY_SIZE, &frame.to_le_bytes());
         }
-        let mut page = &self.page;
+        let mut page = self.page.shared();
         PageInfo {
             width: geometry.width as i32,
             height: geometry.height as i32,
             line_length: geometry.line_length(),
-            mem_length: u32::try_from(memory.len())?,
+            mem_length: u32::try_from(memory.shared().len())?,
             depth: fb::BITS_PER_PIXEL as u8,
         }
         .write(&mut page);
@@ -189,9 +189,9 @@ impl Link {
     fn connect(self: &Arc<Self>, dev: &xenbus::Device) -> Result {
         // No backend uses the page now: start its rings afresh.
         for offset in [fbif::IN_CONS_OFFSET, fbif::IN_PROD_OFFSET, fbif::OUT_CONS_OFFSET, fbif::OUT_PROD_OFFSET] {
-            self.page.store_u32(offset, 0);
+            self.page.shared().store_u32(offset, 0);
         }
-        let ring = OutProducer::attach(&&self.page).map_err(|_| EIO)?;
+        let ring = OutProducer::attach(&self.page.shared()).map_err(|_| EIO)?;
         let handler = Ok::<_, Error>(Events(self.clone()));
         let events = KBox::pin_init(EventChannel::alloc(dev, c"vfbfront", handler), GFP_KERNEL)?;
         let port = events.port();
@@ -254,7 +254,7 @@ impl Link {
                 width: rect.width as i32,
                 height: rect.height as i32,
             });
-            match ring.push(&mut &self.page, &update) {
+            match ring.push(&mut self.page.shared(), &update) {
                 Ok(()) => {
                     events.notify();
                     None
@@ -291,7 +291,7 @@ struct Events(Arc<Link>);
 
 impl EventHandler for Events {
     fn handle_event(&self, _dev: &xenbus::Device, events: &Notifier) -> bool {
-        let page = &self.0.page;
+        let page = self.0.page.shared();
         let in_prod = page.load_u32(fbif::IN_PROD_OFFSET);
         if page.load_u32(fbif::IN_CONS_OFFSET) != in_prod {
             page.full_barrier();
@@ -329,7 +329,7 @@ impl xenbus::Driver for VfbFront {
             geometry.width,
             geometry.height,
             fb::BITS_PER_PIXEL,
-            display.memory().len() >> 10
+            display.memory().shared().len() >> 10
         );
         Ok(try_pin_init!(Device { display, link }))
     }
