@@ -45,46 +45,10 @@ use super::{bindings, shared_memory::SharedMemory};
 /// The page size of shared rings (one Xen page).
 pub const PAGE_SIZE: usize = 4096;
 
-/// A xenbus device's state (`enum xenbus_state`, `XenbusState*`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u32)]
-pub enum State {
-    /// `XenbusStateUnknown`: no such node (the other end is gone).
-    Unknown = 0,
-    /// `XenbusStateInitialising`.
-    Initialising = 1,
-    /// `XenbusStateInitWait`: a backend waiting for its frontend's details.
-    InitWait = 2,
-    /// `XenbusStateInitialised`: a frontend's details are written.
-    Initialised = 3,
-    /// `XenbusStateConnected`.
-    Connected = 4,
-    /// `XenbusStateClosing`.
-    Closing = 5,
-    /// `XenbusStateClosed`.
-    Closed = 6,
-    /// `XenbusStateReconfiguring`.
-    Reconfiguring = 7,
-    /// `XenbusStateReconfigured`.
-    Reconfigured = 8,
-}
-
-impl State {
-    /// The state of a raw value; out-of-range values are `Unknown`.
-    pub fn from_raw(value: u32) -> Self {
-        match value {
-            1 => Self::Initialising,
-            2 => Self::InitWait,
-            3 => Self::Initialised,
-            4 => Self::Connected,
-            5 => Self::Closing,
-            6 => Self::Closed,
-            7 => Self::Reconfiguring,
-            8 => Self::Reconfigured,
-            _ => Self::Unknown,
-        }
-    }
-}
+/// A xenbus device's state (`enum xenbus_state`, `XenbusState*`): the protocols' one definition
+/// (drivers/protocols/common/src/xenbus_state.rs), so that a driver hands the states it sees to
+/// a protocol's state machine as they are.
+pub use super::xenbus_state::XenbusState as State;
 
 /// Which end's xenstore directory a key is read from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -149,7 +113,7 @@ impl Device {
     /// This end's state as last switched.
     pub fn state(&self) -> State {
         // SAFETY: A plain read of the bus's record of our state.
-        State::from_raw(unsafe { (*self.as_raw()).state } as u32)
+        State::from_u32(unsafe { (*self.as_raw()).state } as u32)
     }
 
     /// Writes this end's new state to xenstore.
@@ -162,7 +126,7 @@ impl Device {
     pub fn otherend_state(&self) -> State {
         let Some(otherend) = self.otherend() else { return State::Unknown };
         // SAFETY: The device and the path are valid for the call.
-        State::from_raw(unsafe { bindings::xenbus_read_driver_state(self.as_raw(), otherend.as_char_ptr()) } as u32)
+        State::from_u32(unsafe { bindings::xenbus_read_driver_state(self.as_raw(), otherend.as_char_ptr()) } as u32)
     }
 
     fn dir(&self, end: End) -> Result<&CStr> {
@@ -397,7 +361,7 @@ unsafe fn data<'a, T: Driver>(dev: *mut bindings::xenbus_device) -> Pin<&'a T::D
 unsafe extern "C" fn otherend_changed_callback<T: Driver>(dev: *mut bindings::xenbus_device, state: bindings::xenbus_state) {
     // SAFETY: The bus only reports changes of a bound device (after probe, before remove).
     let (xdev, data) = unsafe { (Device::from_raw(dev), data::<T>(dev)) };
-    T::otherend_changed(xdev, data, State::from_raw(state as u32));
+    T::otherend_changed(xdev, data, State::from_u32(state as u32));
 }
 
 unsafe extern "C" fn remove_callback<T: Driver>(dev: *mut bindings::xenbus_device) {

@@ -1,6 +1,6 @@
 //! Test support shared by the protocol crates' harnesses (each includes this file with
-//! `#[path]`): arbitrary bytes, from the fuzzer or a property test, read as the values the
-//! hostile peers send.
+//! `#[path]`, kbdif's and fbif's through test_support/ring_harness.rs): arbitrary bytes, from
+//! the fuzzer or a property test, read as the values the hostile peers send.
 
 #![allow(dead_code)]
 

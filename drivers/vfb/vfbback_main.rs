@@ -29,7 +29,7 @@ pub mod fbif;
 pub mod kext;
 #[path = "../protocols/common/src/ring_index.rs"]
 pub mod ring_index;
-pub use kext::shared_page;
+pub use kext::{shared_page, xenbus_state};
 
 use fbif::{Action, Layout, Mode, OutConsumer, PageInfo, Rect};
 use kext::{

@@ -15,7 +15,7 @@ pub mod kbdif;
 pub mod kext;
 #[path = "../protocols/common/src/ring_index.rs"]
 pub mod ring_index;
-pub use kext::shared_page;
+pub use kext::{shared_page, xenbus_state};
 
 use kbdif::{InConsumer, InEvent};
 use kext::{

@@ -17,13 +17,13 @@ use kernel::{
 
 #[path = "../kernel-ext/mod.rs"]
 pub mod kext;
-pub use kext::shared_page;
+pub use kext::{shared_page, xenbus_state};
 #[path = "../protocols/vled/src/ring.rs"]
 pub mod vled;
 mod dom0_leds;
 
 use kext::xenbus::{self, End, EventChannel, EventHandler, MappedPage, Notifier, State};
-use vled::{BackRing, BackendAction, Command, Request, Status, XenbusState};
+use vled::{BackRing, BackendAction, Command, Request, Status};
 
 /// The LEDs offered to every frontend, in order.
 const LED_NAMES: [&CStr; 6] = [c"sp6_led0", c"sp6_led1", c"sp6_led2", c"sp6_led3", c"sp6_led4", c"sp6_led5"];
@@ -159,10 +159,6 @@ fn write_keys(dev: &xenbus::Device) -> Result {
     Ok(())
 }
 
-fn to_protocol(state: State) -> XenbusState {
-    XenbusState::from_u32(state as u32)
-}
-
 impl xenbus::Driver for VledBack {
     type Data = Device;
     const ID_TABLE: &'static [kext::bindings::xenbus_device_id; 2] = &xenbus::id_table(c"vled");
@@ -175,7 +171,7 @@ impl xenbus::Driver for VledBack {
     }
 
     fn otherend_changed(dev: &xenbus::Device, data: Pin<&Device>, state: State) {
-        match vled::backend_action(to_protocol(dev.state()), to_protocol(state)) {
+        match vled::backend_action(dev.state(), state) {
             BackendAction::Nothing => {}
             BackendAction::Prepare => {
                 data.disconnect();

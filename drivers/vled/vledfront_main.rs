@@ -17,7 +17,7 @@ use kernel::{
 
 #[path = "../kernel-ext/mod.rs"]
 pub mod kext;
-pub use kext::shared_page;
+pub use kext::{shared_page, xenbus_state};
 #[path = "../protocols/vled/src/ring.rs"]
 pub mod vled;
 
@@ -25,7 +25,7 @@ use kext::{
     led,
     xenbus::{self, End, EventChannel, EventHandler, GrantedPage, Notifier, State},
 };
-use vled::{Command, FrontRing, FrontendAction, Reply, XenbusState};
+use vled::{Command, FrontRing, FrontendAction, Reply};
 
 /// How long a request waits for its answer.
 const ANSWER_TIMEOUT_MS: u32 = 1000;
@@ -247,10 +247,6 @@ impl Device {
     }
 }
 
-fn to_protocol(state: State) -> XenbusState {
-    XenbusState::from_u32(state as u32)
-}
-
 impl xenbus::Driver for VledFront {
     type Data = Device;
     const ID_TABLE: &'static [kext::bindings::xenbus_device_id; 2] = &xenbus::id_table(c"vled");
@@ -275,7 +271,7 @@ impl xenbus::Driver for VledFront {
     fn otherend_changed(dev: &xenbus::Device, data: Pin<&Device>, backend: State) {
         let mut state = data.state.lock();
         let may_reinit = state.attempts < vled::MAX_CONNECT_ATTEMPTS;
-        let result = match vled::frontend_action(to_protocol(dev.state()), to_protocol(backend), may_reinit) {
+        let result = match vled::frontend_action(dev.state(), backend, may_reinit) {
             FrontendAction::Nothing => Ok(()),
             FrontendAction::Connect => data.connect(dev, &mut state),
             FrontendAction::Reconnect => {

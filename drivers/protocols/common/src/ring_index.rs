@@ -14,6 +14,10 @@
 //! page once, and no value on the page can make a call panic, touch memory outside the ring or
 //! do more than one ring's worth of work.
 //!
+//! A protocol's rings carry typed events: it implements [`Event`] for each event type (its
+//! wire form and its ring) and names the halves [`EventProducer`] and [`EventConsumer`] of
+//! that type, which encode and decode at the slot.
+//!
 //! This file is plain `core` Rust without `unsafe`, compiled where the protocol files are: by
 //! the crate `protocol-common` and by the kernel modules that include `kbdif` or `fbif`, at
 //! their crate root (`crate::ring_index`, next to `crate::shared_page`):
@@ -24,6 +28,7 @@
 //! ```
 
 use core::fmt;
+use core::marker::PhantomData;
 
 use crate::shared_page::SharedPage;
 
@@ -276,5 +281,120 @@ impl<const N: usize> Consumer<N> {
     /// The error that stopped this ring, if any.
     pub const fn error(&self) -> Option<RingError> {
         self.error
+    }
+}
+
+/// The events of one ring: their fixed-size wire form (`N` bytes a slot) and the ring they
+/// travel on. A protocol implements it for each of its event types, and names the halves of
+/// the ring [`EventProducer<E, N>`] and [`EventConsumer<E, N>`].
+pub trait Event<const N: usize>: Sized {
+    /// The ring these events travel on.
+    const RING: Ring;
+
+    /// Why [`EventProducer::queue`] sends nothing: [`PushError`] itself, or the protocol's
+    /// own error, which also says why [`check_push`](Self::check_push) refused an event.
+    type PushError: From<PushError>;
+
+    /// The wire form.
+    fn encode(&self) -> [u8; N];
+
+    /// Decodes the wire form (every `N`-byte pattern decodes to an event).
+    fn decode(bytes: &[u8; N]) -> Self;
+
+    /// Whether a producer may send the event: `Err` and nothing is written. Everything, unless
+    /// the protocol says otherwise.
+    fn check_push(&self) -> Result<(), Self::PushError> {
+        Ok(())
+    }
+}
+
+/// The producing half of a ring of events `E`: a [`Producer`] that encodes them.
+#[derive(Clone, Copy, Debug)]
+pub struct EventProducer<E, const N: usize> {
+    ring: Producer<N>,
+    event: PhantomData<fn(&E)>,
+}
+
+impl<E: Event<N>, const N: usize> EventProducer<E, N> {
+    /// Attaches to the ring of `E` at the page's current indices. `Err` if `prod` is more
+    /// than a ring ahead of `cons` (or behind it).
+    pub fn attach<M: SharedPage + ?Sized>(mem: &M) -> Result<Self, RingError> {
+        Producer::attach(E::RING, mem).map(|ring| EventProducer { ring, event: PhantomData })
+    }
+
+    /// Writes `event` in the next free slot, without publishing it, if
+    /// [`Event::check_push`] lets it. `Full` (nothing is overwritten: the event is not sent),
+    /// the protocol's refusal, or `Ring` (the consumer's index is bogus: the ring is dead)
+    /// otherwise.
+    pub fn queue<M: SharedPage + ?Sized>(&mut self, mem: &mut M, event: &E) -> Result<(), E::PushError> {
+        event.check_push()?;
+        Ok(self.ring.queue(mem, &event.encode())?)
+    }
+
+    /// Publishes the queued events (`prod`, after a full barrier). True if there were any:
+    /// notify the consumer.
+    pub fn publish<M: SharedPage + ?Sized>(&mut self, mem: &mut M) -> bool {
+        self.ring.publish(mem)
+    }
+
+    /// [`queue`](Self::queue) then [`publish`](Self::publish): `Ok` means the event is on the
+    /// ring; notify the consumer.
+    pub fn push<M: SharedPage + ?Sized>(&mut self, mem: &mut M, event: &E) -> Result<(), E::PushError> {
+        self.queue(mem, event)?;
+        self.publish(mem);
+        Ok(())
+    }
+
+    /// Events produced so far (the private `prod`, queued events included).
+    pub const fn produced(&self) -> u32 {
+        self.ring.produced()
+    }
+
+    /// The error that stopped this ring, if any.
+    pub const fn error(&self) -> Option<RingError> {
+        self.ring.error()
+    }
+}
+
+/// The consuming half of a ring of events `E`: a [`Consumer`] that decodes them.
+#[derive(Clone, Copy, Debug)]
+pub struct EventConsumer<E, const N: usize> {
+    ring: Consumer<N>,
+    event: PhantomData<fn() -> E>,
+}
+
+impl<E: Event<N>, const N: usize> EventConsumer<E, N> {
+    /// Attaches to the ring of `E` at the page's current indices. `Err` if `prod` is more
+    /// than a ring ahead of `cons` (or behind it).
+    pub fn attach<M: SharedPage + ?Sized>(mem: &M) -> Result<Self, RingError> {
+        Consumer::attach(E::RING, mem).map(|ring| EventConsumer { ring, event: PhantomData })
+    }
+
+    /// Events waiting (`prod - cons`), checked: `Err` if the producer's index is bogus (the
+    /// ring is then dead).
+    pub fn pending<M: SharedPage + ?Sized>(&mut self, mem: &M) -> Result<u32, RingError> {
+        self.ring.available(mem)
+    }
+
+    /// Reads `prod` once and hands each event up to it (at most a ring's worth) to `handle`,
+    /// decoded, in order, then publishes `cons`. Returns how many; if not 0, notify the
+    /// producer (it may be waiting for room). Events arriving meanwhile are left for the next
+    /// call (a notification comes with them).
+    pub fn consume<M, F>(&mut self, mem: &mut M, mut handle: F) -> Result<u32, RingError>
+    where
+        M: SharedPage + ?Sized,
+        F: FnMut(E),
+    {
+        self.ring.consume(mem, |b| handle(E::decode(b)))
+    }
+
+    /// Events consumed so far (the private `cons`).
+    pub const fn consumed(&self) -> u32 {
+        self.ring.consumed()
+    }
+
+    /// The error that stopped this ring, if any.
+    pub const fn error(&self) -> Option<RingError> {
+        self.ring.error()
     }
 }

@@ -1,5 +1,6 @@
-//! src/shared_page.rs and src/ring_index.rs compiled on their own, as a kernel module includes
-//! them, with the kernel's lints (../standalone.rs).
+//! src/shared_page.rs, src/xenbus_state.rs and src/ring_index.rs compiled on their own, as a
+//! kernel module includes them, with the kernel's lints (../standalone.rs). The first two are
+//! kernel-ext's includes, in every build of `assert_builds_alone`.
 
 #[path = "../../standalone.rs"]
 mod standalone;

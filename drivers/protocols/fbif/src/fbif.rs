@@ -50,8 +50,8 @@
 use core::fmt;
 use core::ops::Range;
 
-use crate::ring_index::{Consumer, Producer, Ring};
-pub use crate::ring_index::{slot_reused_across_wrap, PushError, RingError};
+use crate::ring_index::{self, EventConsumer, EventProducer, Ring};
+pub use crate::ring_index::{slot_reused_across_wrap, Event, PushError, RingError};
 pub use crate::shared_page::SharedPage;
 
 // ---------------------------------------------------------------------------------------------
@@ -907,50 +907,6 @@ fn get_i32(b: &[u8; OUT_EVENT_SIZE], at: usize) -> i32 {
 }
 
 impl OutEvent {
-    /// The wire form: little-endian, unused bytes zero.
-    pub fn encode(&self) -> [u8; OUT_EVENT_SIZE] {
-        let mut b = [0u8; OUT_EVENT_SIZE];
-        match *self {
-            OutEvent::Update(u) => {
-                b[0] = TYPE_UPDATE;
-                put_i32(&mut b, 4, u.x);
-                put_i32(&mut b, 8, u.y);
-                put_i32(&mut b, 12, u.width);
-                put_i32(&mut b, 16, u.height);
-            }
-            OutEvent::Resize(r) => {
-                b[0] = TYPE_RESIZE;
-                put_i32(&mut b, 4, r.width);
-                put_i32(&mut b, 8, r.height);
-                put_i32(&mut b, 12, r.stride);
-                put_i32(&mut b, 16, r.depth);
-                put_i32(&mut b, 20, r.offset);
-            }
-            OutEvent::Other(t) => b[0] = t,
-        }
-        b
-    }
-
-    /// Decodes the wire form.
-    pub fn decode(b: &[u8; OUT_EVENT_SIZE]) -> Self {
-        match b[0] {
-            TYPE_UPDATE => OutEvent::Update(Update {
-                x: get_i32(b, 4),
-                y: get_i32(b, 8),
-                width: get_i32(b, 12),
-                height: get_i32(b, 16),
-            }),
-            TYPE_RESIZE => OutEvent::Resize(Resize {
-                width: get_i32(b, 4),
-                height: get_i32(b, 8),
-                stride: get_i32(b, 12),
-                depth: get_i32(b, 16),
-                offset: get_i32(b, 20),
-            }),
-            other => OutEvent::Other(other),
-        }
-    }
-
     /// Decodes the first [`OUT_EVENT_SIZE`] bytes of `bytes`; `None` if it is shorter.
     pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
         let b: &[u8; OUT_EVENT_SIZE] = bytes.get(..OUT_EVENT_SIZE)?.try_into().ok()?;
@@ -968,31 +924,6 @@ pub enum InEvent {
     },
     /// Any other `type` (frontends ignore it).
     Other(u8),
-}
-
-impl InEvent {
-    /// The wire form: little-endian, unused bytes zero.
-    pub fn encode(&self) -> [u8; IN_EVENT_SIZE] {
-        let mut b = [0u8; IN_EVENT_SIZE];
-        match *self {
-            InEvent::RefreshPeriod { period_ms } => {
-                b[0] = TYPE_REFRESH_PERIOD;
-                b[4..8].copy_from_slice(&period_ms.to_le_bytes());
-            }
-            InEvent::Other(t) => b[0] = t,
-        }
-        b
-    }
-
-    /// Decodes the wire form.
-    pub fn decode(b: &[u8; IN_EVENT_SIZE]) -> Self {
-        match b[0] {
-            TYPE_REFRESH_PERIOD => {
-                InEvent::RefreshPeriod { period_ms: u32::from_le_bytes([b[4], b[5], b[6], b[7]]) }
-            }
-            other => InEvent::Other(other),
-        }
-    }
 }
 
 /// What the backend does for a valid out event ([`OutConsumer::serve`]).
@@ -1032,52 +963,115 @@ impl fmt::Display for EventError {
 // The rings (their index rules, errors and barriers: `crate::ring_index`).
 // ---------------------------------------------------------------------------------------------
 
-const IN_RING: Ring = Ring {
-    cons_offset: IN_CONS_OFFSET,
-    prod_offset: IN_PROD_OFFSET,
-    slot_offset: in_event_offset,
-    len: IN_RING_LEN,
-};
+/// The in ring: refresh-period advice from the backend (xen-fbfront ignores it).
+impl ring_index::Event<IN_EVENT_SIZE> for InEvent {
+    const RING: Ring = Ring {
+        cons_offset: IN_CONS_OFFSET,
+        prod_offset: IN_PROD_OFFSET,
+        slot_offset: in_event_offset,
+        len: IN_RING_LEN,
+    };
+    type PushError = PushError;
 
-const OUT_RING: Ring = Ring {
-    cons_offset: OUT_CONS_OFFSET,
-    prod_offset: OUT_PROD_OFFSET,
-    slot_offset: out_event_offset,
-    len: OUT_RING_LEN,
-};
+    /// The wire form: little-endian, unused bytes zero.
+    fn encode(&self) -> [u8; IN_EVENT_SIZE] {
+        let mut b = [0u8; IN_EVENT_SIZE];
+        match *self {
+            InEvent::RefreshPeriod { period_ms } => {
+                b[0] = TYPE_REFRESH_PERIOD;
+                b[4..8].copy_from_slice(&period_ms.to_le_bytes());
+            }
+            InEvent::Other(t) => b[0] = t,
+        }
+        b
+    }
+
+    /// Decodes the wire form.
+    fn decode(b: &[u8; IN_EVENT_SIZE]) -> Self {
+        match b[0] {
+            TYPE_REFRESH_PERIOD => {
+                InEvent::RefreshPeriod { period_ms: u32::from_le_bytes([b[4], b[5], b[6], b[7]]) }
+            }
+            other => InEvent::Other(other),
+        }
+    }
+}
+
+/// The out ring: updates and resizes from the frontend.
+impl ring_index::Event<OUT_EVENT_SIZE> for OutEvent {
+    const RING: Ring = Ring {
+        cons_offset: OUT_CONS_OFFSET,
+        prod_offset: OUT_PROD_OFFSET,
+        slot_offset: out_event_offset,
+        len: OUT_RING_LEN,
+    };
+    type PushError = PushError;
+
+    /// The wire form: little-endian, unused bytes zero.
+    fn encode(&self) -> [u8; OUT_EVENT_SIZE] {
+        let mut b = [0u8; OUT_EVENT_SIZE];
+        match *self {
+            OutEvent::Update(u) => {
+                b[0] = TYPE_UPDATE;
+                put_i32(&mut b, 4, u.x);
+                put_i32(&mut b, 8, u.y);
+                put_i32(&mut b, 12, u.width);
+                put_i32(&mut b, 16, u.height);
+            }
+            OutEvent::Resize(r) => {
+                b[0] = TYPE_RESIZE;
+                put_i32(&mut b, 4, r.width);
+                put_i32(&mut b, 8, r.height);
+                put_i32(&mut b, 12, r.stride);
+                put_i32(&mut b, 16, r.depth);
+                put_i32(&mut b, 20, r.offset);
+            }
+            OutEvent::Other(t) => b[0] = t,
+        }
+        b
+    }
+
+    /// Decodes the wire form.
+    fn decode(b: &[u8; OUT_EVENT_SIZE]) -> Self {
+        match b[0] {
+            TYPE_UPDATE => OutEvent::Update(Update {
+                x: get_i32(b, 4),
+                y: get_i32(b, 8),
+                width: get_i32(b, 12),
+                height: get_i32(b, 16),
+            }),
+            TYPE_RESIZE => OutEvent::Resize(Resize {
+                width: get_i32(b, 4),
+                height: get_i32(b, 8),
+                stride: get_i32(b, 12),
+                depth: get_i32(b, 16),
+                offset: get_i32(b, 20),
+            }),
+            other => OutEvent::Other(other),
+        }
+    }
+}
 
 /// The backend's half of the out ring: the frontend produces updates and resizes, the backend
 /// consumes them. The backend's own count is the only `out_cons` it trusts; the page's
 /// `out_prod` is checked at every call (at most a ring ahead, never behind).
+///
+/// An [`EventConsumer`] of [`OutEvent`]s (`attach`, `pending`, `consume`, `consumed`, `error`
+/// through `Deref`; xen-fbfront zeroes the indices at probe and keeps them when a backend
+/// reconnects), plus [`serve`](Self::serve), which checks them. If a call consumed any event,
+/// notify the frontend (xen-fbfront holds updates back while the ring is full and sends them
+/// when notified).
 #[derive(Clone, Copy, Debug)]
-pub struct OutConsumer(Consumer<OUT_EVENT_SIZE>);
+pub struct OutConsumer(EventConsumer<OutEvent, OUT_EVENT_SIZE>);
 
 impl OutConsumer {
-    /// Attaches to the page at its current indices (xen-fbfront zeroes them at probe and
-    /// keeps them when a backend reconnects). `Err` if `out_prod` is more than a ring ahead of
-    /// `out_cons`.
+    /// Attaches to the page at its current indices. `Err` if `out_prod` is more than a ring
+    /// ahead of `out_cons`.
     pub fn attach<M: SharedPage + ?Sized>(mem: &M) -> Result<Self, RingError> {
-        Consumer::attach(OUT_RING, mem).map(OutConsumer)
+        EventConsumer::attach(mem).map(OutConsumer)
     }
 
-    /// Events waiting, checked: `Err` if `out_prod` is bogus (the ring is then dead).
-    pub fn pending<M: SharedPage + ?Sized>(&mut self, mem: &M) -> Result<u32, RingError> {
-        self.0.available(mem)
-    }
-
-    /// Reads `out_prod` once and hands each event up to it (at most [`OUT_RING_LEN`]) to
-    /// `handle`, decoded, in order, then publishes `out_cons`. Returns how many: if not 0,
-    /// notify the frontend (xen-fbfront holds updates back while the ring is full and sends
-    /// them when notified).
-    pub fn consume<M, F>(&mut self, mem: &mut M, mut handle: F) -> Result<u32, RingError>
-    where
-        M: SharedPage + ?Sized,
-        F: FnMut(OutEvent),
-    {
-        self.0.consume(mem, |b| handle(OutEvent::decode(b)))
-    }
-
-    /// [`consume`](Self::consume) with the checks: each update clipped to `*mode`, each
+    /// [`consume`](EventConsumer::consume) with the checks: each update clipped to `*mode`, each
     /// resize (refused unless `resize_offered`) checked against `mode.mem_length()` and, if
     /// valid, made the current `*mode` before `handle` sees it. `handle` gets the current mode
     /// and what to do, or why the event is ignored.
@@ -1109,106 +1103,29 @@ impl OutConsumer {
         })
     }
 
-    /// Events consumed so far (the private `out_cons`).
-    pub const fn consumed(&self) -> u32 {
-        self.0.consumed()
-    }
+}
 
-    /// The error that stopped this ring, if any.
-    pub const fn error(&self) -> Option<RingError> {
-        self.0.error()
+impl core::ops::Deref for OutConsumer {
+    type Target = EventConsumer<OutEvent, OUT_EVENT_SIZE>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
     }
 }
 
-/// The frontend's half of the out ring.
-#[derive(Clone, Copy, Debug)]
-pub struct OutProducer(Producer<OUT_EVENT_SIZE>);
-
-impl OutProducer {
-    /// Attaches to the page at its current indices. `Err` if they are more than a ring apart.
-    pub fn attach<M: SharedPage + ?Sized>(mem: &M) -> Result<Self, RingError> {
-        Producer::attach(OUT_RING, mem).map(OutProducer)
-    }
-
-    /// Writes `event` in the next free slot and publishes it (`out_prod`, after a full
-    /// barrier): `Ok` means notify the backend. `Full`: nothing written (merge the update into
-    /// the next one); `Ring`: the backend's `out_cons` is bogus, the ring is dead.
-    pub fn push<M: SharedPage + ?Sized>(
-        &mut self,
-        mem: &mut M,
-        event: &OutEvent,
-    ) -> Result<(), PushError> {
-        self.0.push(mem, &event.encode())
-    }
-
-    /// Events produced so far (the private `out_prod`).
-    pub const fn produced(&self) -> u32 {
-        self.0.produced()
-    }
-
-    /// The error that stopped this ring, if any.
-    pub const fn error(&self) -> Option<RingError> {
-        self.0.error()
+impl core::ops::DerefMut for OutConsumer {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
     }
 }
+
+/// The frontend's half of the out ring. `push` writes an event and publishes it (`out_prod`,
+/// after a full barrier): `Ok` means notify the backend; `Full`: nothing written (merge the
+/// update into the next one); `Ring`: the backend's `out_cons` is bogus, the ring is dead.
+pub type OutProducer = EventProducer<OutEvent, OUT_EVENT_SIZE>;
 
 /// The backend's half of the in ring (refresh-period advice; xen-fbfront ignores it).
-#[derive(Clone, Copy, Debug)]
-pub struct InProducer(Producer<IN_EVENT_SIZE>);
-
-impl InProducer {
-    /// Attaches to the page at its current indices. `Err` if they are more than a ring apart.
-    pub fn attach<M: SharedPage + ?Sized>(mem: &M) -> Result<Self, RingError> {
-        Producer::attach(IN_RING, mem).map(InProducer)
-    }
-
-    /// Writes `event` and publishes it: `Ok` means notify the frontend.
-    pub fn push<M: SharedPage + ?Sized>(
-        &mut self,
-        mem: &mut M,
-        event: &InEvent,
-    ) -> Result<(), PushError> {
-        self.0.push(mem, &event.encode())
-    }
-
-    /// Events produced so far (the private `in_prod`).
-    pub const fn produced(&self) -> u32 {
-        self.0.produced()
-    }
-
-    /// The error that stopped this ring, if any.
-    pub const fn error(&self) -> Option<RingError> {
-        self.0.error()
-    }
-}
+pub type InProducer = EventProducer<InEvent, IN_EVENT_SIZE>;
 
 /// The frontend's half of the in ring.
-#[derive(Clone, Copy, Debug)]
-pub struct InConsumer(Consumer<IN_EVENT_SIZE>);
-
-impl InConsumer {
-    /// Attaches to the page at its current indices. `Err` if they are more than a ring apart.
-    pub fn attach<M: SharedPage + ?Sized>(mem: &M) -> Result<Self, RingError> {
-        Consumer::attach(IN_RING, mem).map(InConsumer)
-    }
-
-    /// Reads `in_prod` once, hands each event up to it (at most [`IN_RING_LEN`]) to `handle`,
-    /// then publishes `in_cons`. Returns how many: if not 0, notify the backend.
-    pub fn consume<M, F>(&mut self, mem: &mut M, mut handle: F) -> Result<u32, RingError>
-    where
-        M: SharedPage + ?Sized,
-        F: FnMut(InEvent),
-    {
-        self.0.consume(mem, |b| handle(InEvent::decode(b)))
-    }
-
-    /// Events consumed so far (the private `in_cons`).
-    pub const fn consumed(&self) -> u32 {
-        self.0.consumed()
-    }
-
-    /// The error that stopped this ring, if any.
-    pub const fn error(&self) -> Option<RingError> {
-        self.0.error()
-    }
-}
+pub type InConsumer = EventConsumer<InEvent, IN_EVENT_SIZE>;

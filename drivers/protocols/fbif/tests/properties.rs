@@ -4,6 +4,9 @@
 
 mod harness;
 
+#[path = "../../test_support/any_run.rs"]
+mod any_run;
+
 use fbif_protocol::*;
 use harness::check_blit;
 use proptest::prelude::*;
@@ -30,13 +33,6 @@ fn mode() -> impl Strategy<Value = Mode> {
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
-
-    /// Any byte string is a run against a hostile peer, or of an honest pair, that keeps every
-    /// invariant the harness checks.
-    #[test]
-    fn any_run_keeps_the_invariants(data in prop::collection::vec(any::<u8>(), 0..3000)) {
-        harness::run(&data);
-    }
 
     /// An arbitrary update rectangle against an arbitrary mode: clipped to a rectangle inside
     /// the mode whose rows lie inside the framebuffer, or refused for a reason that holds.

@@ -4,14 +4,15 @@
 //! the 40-byte events, the backend's producer of `in` events and the frontend's consumer, with
 //! the checks each side needs against the other (docs/protocols/kbdif.md).
 //!
-//! This one file is the protocol, on top of two files shared with the other protocols
-//! (drivers/protocols/common/src): `crate::shared_page`, the page's trait, and
-//! `crate::ring_index`, the index rules of the ring. It is plain `core` Rust without `unsafe`,
+//! This one file is the protocol, on top of three files shared with the other protocols
+//! (drivers/protocols/common/src): `crate::shared_page`, the page's trait, `crate::ring_index`,
+//! the index rules of the ring and its typed halves, and `crate::xenbus_state`, for xenstore's
+//! numbers ([`parse_uint`]). It is plain `core` Rust without `unsafe`,
 //! so that both the host-tested crate `kbdif-protocol` (`drivers/protocols/kbdif/src/lib.rs`)
 //! and the kernel modules can compile it. A module includes it from its crate root with
 //!
 //! ```ignore
-//! pub use kext::shared_page;    // kernel-ext includes it and implements it
+//! pub use kext::{shared_page, xenbus_state};    // kernel-ext includes them
 //! #[path = "../protocols/common/src/ring_index.rs"]
 //! pub mod ring_index;
 //! #[path = "../protocols/kbdif/src/kbdif.rs"]
@@ -43,9 +44,10 @@
 
 use core::fmt;
 
-use crate::ring_index::{self, Consumer, Producer, Ring};
-pub use crate::ring_index::{slot_reused_across_wrap, RingError};
+use crate::ring_index::{self, EventConsumer, EventProducer, Ring};
+pub use crate::ring_index::{slot_reused_across_wrap, Event, RingError};
 pub use crate::shared_page::SharedPage;
+pub use crate::xenbus_state::parse_uint;
 
 // ---------------------------------------------------------------------------------------------
 // Xenbus: device type and keys.
@@ -109,22 +111,6 @@ pub const FIELD_RING_REF: &str = "page-ref";
 /// domain build) writes them too.
 pub const fn backend_keys(width: u32, height: u32) -> [(&'static str, u32); 3] {
     [(FIELD_FEAT_ABS_POINTER, 1), (FIELD_WIDTH, width), (FIELD_HEIGHT, height)]
-}
-
-/// A decimal `u32` as xenstore holds numbers: digits only (no sign, no spaces), at most 10 of
-/// them, within `u32`.
-pub fn parse_uint(value: &[u8]) -> Option<u32> {
-    if value.is_empty() || value.len() > 10 {
-        return None;
-    }
-    let mut n: u32 = 0;
-    for &c in value {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        n = n.checked_mul(10)?.checked_add(u32::from(c - b'0'))?;
-    }
-    Some(n)
 }
 
 /// A `feature-*` or `request-*` key: on iff present and a non-zero number (what Linux's
@@ -335,89 +321,6 @@ fn get_i32(b: &[u8; IN_EVENT_SIZE], at: usize) -> i32 {
 }
 
 impl InEvent {
-    /// The wire form: little-endian, every byte the event does not use (reserved) zero.
-    pub fn encode(&self) -> [u8; IN_EVENT_SIZE] {
-        let mut b = [0u8; IN_EVENT_SIZE];
-        match *self {
-            InEvent::Motion { rel_x, rel_y, rel_z } => {
-                b[0] = TYPE_MOTION;
-                put_i32(&mut b, 4, rel_x);
-                put_i32(&mut b, 8, rel_y);
-                put_i32(&mut b, 12, rel_z);
-            }
-            InEvent::Key { pressed, keycode } => {
-                b[0] = TYPE_KEY;
-                b[1] = u8::from(pressed);
-                b[4..8].copy_from_slice(&keycode.to_le_bytes());
-            }
-            InEvent::Position { abs_x, abs_y, rel_z } => {
-                b[0] = TYPE_POS;
-                put_i32(&mut b, 4, abs_x);
-                put_i32(&mut b, 8, abs_y);
-                put_i32(&mut b, 12, rel_z);
-            }
-            InEvent::MultiTouch { contact_id, event } => {
-                b[0] = TYPE_MTOUCH;
-                b[2] = contact_id;
-                b[1] = match event {
-                    MtEvent::Down { abs_x, abs_y } | MtEvent::Motion { abs_x, abs_y } => {
-                        put_i32(&mut b, 8, abs_x);
-                        put_i32(&mut b, 12, abs_y);
-                        if matches!(event, MtEvent::Down { .. }) {
-                            MT_EV_DOWN
-                        } else {
-                            MT_EV_MOTION
-                        }
-                    }
-                    MtEvent::Up => MT_EV_UP,
-                    MtEvent::Syn => MT_EV_SYN,
-                    MtEvent::Shape { major, minor } => {
-                        b[8..12].copy_from_slice(&major.to_le_bytes());
-                        b[12..16].copy_from_slice(&minor.to_le_bytes());
-                        MT_EV_SHAPE
-                    }
-                    MtEvent::Orient { orientation } => {
-                        b[8..10].copy_from_slice(&orientation.to_le_bytes());
-                        MT_EV_ORIENT
-                    }
-                    MtEvent::Other(e) => e,
-                };
-            }
-            InEvent::Other(t) => b[0] = t,
-        }
-        b
-    }
-
-    /// Decodes the wire form (reserved bytes are ignored).
-    pub fn decode(b: &[u8; IN_EVENT_SIZE]) -> Self {
-        match b[0] {
-            TYPE_MOTION => {
-                InEvent::Motion { rel_x: get_i32(b, 4), rel_y: get_i32(b, 8), rel_z: get_i32(b, 12) }
-            }
-            TYPE_KEY => InEvent::Key {
-                pressed: b[1] != 0,
-                keycode: u32::from_le_bytes([b[4], b[5], b[6], b[7]]),
-            },
-            TYPE_POS => {
-                InEvent::Position { abs_x: get_i32(b, 4), abs_y: get_i32(b, 8), rel_z: get_i32(b, 12) }
-            }
-            TYPE_MTOUCH => {
-                let (x, y) = (get_i32(b, 8), get_i32(b, 12));
-                let event = match b[1] {
-                    MT_EV_DOWN => MtEvent::Down { abs_x: x, abs_y: y },
-                    MT_EV_UP => MtEvent::Up,
-                    MT_EV_MOTION => MtEvent::Motion { abs_x: x, abs_y: y },
-                    MT_EV_SYN => MtEvent::Syn,
-                    MT_EV_SHAPE => MtEvent::Shape { major: x as u32, minor: y as u32 },
-                    MT_EV_ORIENT => MtEvent::Orient { orientation: i16::from_le_bytes([b[8], b[9]]) },
-                    other => MtEvent::Other(other),
-                };
-                InEvent::MultiTouch { contact_id: b[2], event }
-            }
-            other => InEvent::Other(other),
-        }
-    }
-
     /// Decodes the first [`IN_EVENT_SIZE`] bytes of `bytes`; `None` if it is shorter.
     pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
         let b: &[u8; IN_EVENT_SIZE] = bytes.get(..IN_EVENT_SIZE)?.try_into().ok()?;
@@ -509,106 +412,116 @@ impl From<ring_index::PushError> for PushError {
     }
 }
 
-const IN_RING: Ring = Ring {
-    cons_offset: IN_CONS_OFFSET,
-    prod_offset: IN_PROD_OFFSET,
-    slot_offset: in_event_offset,
-    len: IN_RING_LEN,
-};
+/// The in ring: events from the backend, checked ([`InEvent::check`]) before they are sent.
+impl ring_index::Event<IN_EVENT_SIZE> for InEvent {
+    const RING: Ring = Ring {
+        cons_offset: IN_CONS_OFFSET,
+        prod_offset: IN_PROD_OFFSET,
+        slot_offset: in_event_offset,
+        len: IN_RING_LEN,
+    };
+    type PushError = PushError;
+
+    /// The wire form: little-endian, every byte the event does not use (reserved) zero.
+    fn encode(&self) -> [u8; IN_EVENT_SIZE] {
+        let mut b = [0u8; IN_EVENT_SIZE];
+        match *self {
+            InEvent::Motion { rel_x, rel_y, rel_z } => {
+                b[0] = TYPE_MOTION;
+                put_i32(&mut b, 4, rel_x);
+                put_i32(&mut b, 8, rel_y);
+                put_i32(&mut b, 12, rel_z);
+            }
+            InEvent::Key { pressed, keycode } => {
+                b[0] = TYPE_KEY;
+                b[1] = u8::from(pressed);
+                b[4..8].copy_from_slice(&keycode.to_le_bytes());
+            }
+            InEvent::Position { abs_x, abs_y, rel_z } => {
+                b[0] = TYPE_POS;
+                put_i32(&mut b, 4, abs_x);
+                put_i32(&mut b, 8, abs_y);
+                put_i32(&mut b, 12, rel_z);
+            }
+            InEvent::MultiTouch { contact_id, event } => {
+                b[0] = TYPE_MTOUCH;
+                b[2] = contact_id;
+                b[1] = match event {
+                    MtEvent::Down { abs_x, abs_y } | MtEvent::Motion { abs_x, abs_y } => {
+                        put_i32(&mut b, 8, abs_x);
+                        put_i32(&mut b, 12, abs_y);
+                        if matches!(event, MtEvent::Down { .. }) {
+                            MT_EV_DOWN
+                        } else {
+                            MT_EV_MOTION
+                        }
+                    }
+                    MtEvent::Up => MT_EV_UP,
+                    MtEvent::Syn => MT_EV_SYN,
+                    MtEvent::Shape { major, minor } => {
+                        b[8..12].copy_from_slice(&major.to_le_bytes());
+                        b[12..16].copy_from_slice(&minor.to_le_bytes());
+                        MT_EV_SHAPE
+                    }
+                    MtEvent::Orient { orientation } => {
+                        b[8..10].copy_from_slice(&orientation.to_le_bytes());
+                        MT_EV_ORIENT
+                    }
+                    MtEvent::Other(e) => e,
+                };
+            }
+            InEvent::Other(t) => b[0] = t,
+        }
+        b
+    }
+
+    /// Decodes the wire form (reserved bytes are ignored).
+    fn decode(b: &[u8; IN_EVENT_SIZE]) -> Self {
+        match b[0] {
+            TYPE_MOTION => {
+                InEvent::Motion { rel_x: get_i32(b, 4), rel_y: get_i32(b, 8), rel_z: get_i32(b, 12) }
+            }
+            TYPE_KEY => InEvent::Key {
+                pressed: b[1] != 0,
+                keycode: u32::from_le_bytes([b[4], b[5], b[6], b[7]]),
+            },
+            TYPE_POS => {
+                InEvent::Position { abs_x: get_i32(b, 4), abs_y: get_i32(b, 8), rel_z: get_i32(b, 12) }
+            }
+            TYPE_MTOUCH => {
+                let (x, y) = (get_i32(b, 8), get_i32(b, 12));
+                let event = match b[1] {
+                    MT_EV_DOWN => MtEvent::Down { abs_x: x, abs_y: y },
+                    MT_EV_UP => MtEvent::Up,
+                    MT_EV_MOTION => MtEvent::Motion { abs_x: x, abs_y: y },
+                    MT_EV_SYN => MtEvent::Syn,
+                    MT_EV_SHAPE => MtEvent::Shape { major: x as u32, minor: y as u32 },
+                    MT_EV_ORIENT => MtEvent::Orient { orientation: i16::from_le_bytes([b[8], b[9]]) },
+                    other => MtEvent::Other(other),
+                };
+                InEvent::MultiTouch { contact_id: b[2], event }
+            }
+            other => InEvent::Other(other),
+        }
+    }
+
+    fn check_push(&self) -> Result<(), PushError> {
+        self.check().map_err(PushError::Invalid)
+    }
+}
 
 /// The backend's half of the in ring: it produces events, the frontend consumes them.
 ///
 /// The backend's own count of events produced is the only `in_prod` it trusts; the page's
 /// `in_cons` is checked on every push (at most a ring behind what was published, never beyond
-/// it), and a slot is written only when it holds no unconsumed event.
-#[derive(Clone, Copy, Debug)]
-pub struct InProducer(Producer<IN_EVENT_SIZE>);
+/// it), and a slot is written only when it holds no unconsumed event. `attach` takes the
+/// page's current indices (0 on a new page; Linux's xen-kbdfront keeps its page, indices and
+/// all, when a backend reconnects); `queue` and `push` refuse what fails [`InEvent::check`]
+/// (`Invalid`), besides `Full` (the event is dropped, nothing is overwritten) and `Ring` (the
+/// frontend's `in_cons` is bogus: the ring is dead).
+pub type InProducer = EventProducer<InEvent, IN_EVENT_SIZE>;
 
-impl InProducer {
-    /// Attaches to the page at its current indices (0 on a new page; Linux's xen-kbdfront
-    /// keeps its page, indices and all, when a backend reconnects). `Err` if `in_prod` is more
-    /// than a ring ahead of `in_cons` (or behind it).
-    pub fn attach<M: SharedPage + ?Sized>(mem: &M) -> Result<Self, RingError> {
-        Producer::attach(IN_RING, mem).map(InProducer)
-    }
-
-    /// Writes `event` in the next free slot, without publishing it. `Full` (the event is
-    /// dropped, nothing is overwritten), `Invalid` ([`InEvent::check`]) or `Ring` (the
-    /// frontend's `in_cons` is bogus: the ring is dead) otherwise.
-    pub fn queue<M: SharedPage + ?Sized>(
-        &mut self,
-        mem: &mut M,
-        event: &InEvent,
-    ) -> Result<(), PushError> {
-        event.check().map_err(PushError::Invalid)?;
-        Ok(self.0.queue(mem, &event.encode())?)
-    }
-
-    /// Publishes the queued events (`in_prod`, after a full barrier). True if there were any:
-    /// notify the frontend.
-    pub fn publish<M: SharedPage + ?Sized>(&mut self, mem: &mut M) -> bool {
-        self.0.publish(mem)
-    }
-
-    /// [`queue`](Self::queue) then [`publish`](Self::publish): `Ok` means the event is on the
-    /// ring; notify the frontend.
-    pub fn push<M: SharedPage + ?Sized>(
-        &mut self,
-        mem: &mut M,
-        event: &InEvent,
-    ) -> Result<(), PushError> {
-        self.queue(mem, event)?;
-        self.publish(mem);
-        Ok(())
-    }
-
-    /// Events produced so far (the private `in_prod`, queued events included).
-    pub const fn produced(&self) -> u32 {
-        self.0.produced()
-    }
-
-    /// The error that stopped this ring, if any.
-    pub const fn error(&self) -> Option<RingError> {
-        self.0.error()
-    }
-}
-
-/// The frontend's half of the in ring.
-#[derive(Clone, Copy, Debug)]
-pub struct InConsumer(Consumer<IN_EVENT_SIZE>);
-
-impl InConsumer {
-    /// Attaches to the page at its current indices (a frontend zeroes its page before granting
-    /// it: 0). `Err` if `in_prod` is more than a ring ahead of `in_cons`.
-    pub fn attach<M: SharedPage + ?Sized>(mem: &M) -> Result<Self, RingError> {
-        Consumer::attach(IN_RING, mem).map(InConsumer)
-    }
-
-    /// Events waiting (`in_prod - in_cons`), checked: `Err` if the backend's `in_prod` is more
-    /// than a ring ahead (the ring is then dead).
-    pub fn pending<M: SharedPage + ?Sized>(&mut self, mem: &M) -> Result<u32, RingError> {
-        self.0.available(mem)
-    }
-
-    /// Reads `in_prod` once and hands each event up to it (at most [`IN_RING_LEN`]) to
-    /// `handle`, in order, then publishes `in_cons`. Returns how many; if not 0, notify the
-    /// backend (it may be waiting for room). Events arriving meanwhile are left for the next
-    /// call (a notification comes with them).
-    pub fn consume<M, F>(&mut self, mem: &mut M, mut handle: F) -> Result<u32, RingError>
-    where
-        M: SharedPage + ?Sized,
-        F: FnMut(InEvent),
-    {
-        self.0.consume(mem, |b| handle(InEvent::decode(b)))
-    }
-
-    /// Events consumed so far (the private `in_cons`).
-    pub const fn consumed(&self) -> u32 {
-        self.0.consumed()
-    }
-
-    /// The error that stopped this ring, if any.
-    pub const fn error(&self) -> Option<RingError> {
-        self.0.error()
-    }
-}
+/// The frontend's half of the in ring (a frontend zeroes its page before granting it: its
+/// indices are 0 at `attach`). `consume` hands over at most [`IN_RING_LEN`] events a call;
+/// if it consumed any, notify the backend (it may be waiting for room).
+pub type InConsumer = EventConsumer<InEvent, IN_EVENT_SIZE>;

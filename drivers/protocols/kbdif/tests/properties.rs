@@ -3,6 +3,9 @@
 
 mod harness;
 
+#[path = "../../test_support/any_run.rs"]
+mod any_run;
+
 use harness::MemPage;
 use kbdif_protocol::*;
 use proptest::prelude::*;
@@ -33,13 +36,6 @@ fn in_event() -> impl Strategy<Value = InEvent> {
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
-
-    /// Any byte string is a run against a hostile peer, or of an honest pair, that keeps every
-    /// invariant the harness checks.
-    #[test]
-    fn any_run_keeps_the_invariants(data in prop::collection::vec(any::<u8>(), 0..3000)) {
-        harness::run(&data);
-    }
 
     /// Every event survives encoding, and its reserved bytes are zero.
     #[test]

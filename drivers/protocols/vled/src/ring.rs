@@ -3,14 +3,15 @@
 //! The `vled` paravirtual LED protocol: constants, wire format, shared ring and xenbus state
 //! machine, exactly as `docs/protocols/vled.md` specifies them.
 //!
-//! This one file is the whole protocol but for the page's trait, `crate::shared_page`, which it
-//! shares with the other protocols (drivers/protocols/common/src/shared_page.rs). It is plain
+//! This one file is the whole protocol but for the page's trait, `crate::shared_page`, and the
+//! xenbus state with xenstore's numbers, `crate::xenbus_state`, which it shares with the other
+//! protocols and kernel-ext (drivers/protocols/common/src). It is plain
 //! `core` Rust without `unsafe`, so that both the host-tested crate `vled-protocol`
 //! (`drivers/protocols/vled/src/lib.rs`) and the kernel modules can compile it. A module
 //! includes it from its crate root with
 //!
 //! ```ignore
-//! pub use kext::shared_page;    // kernel-ext includes it and implements it
+//! pub use kext::{shared_page, xenbus_state};    // kernel-ext includes them
 //! #[path = "../protocols/vled/src/ring.rs"]
 //! pub mod vled;
 //! ```
@@ -48,6 +49,7 @@
 use core::fmt;
 
 pub use crate::shared_page::SharedPage;
+pub use crate::xenbus_state::{parse_uint, XenbusState};
 
 // ---------------------------------------------------------------------------------------------
 // Xenbus: device type, keys, limits.
@@ -888,22 +890,6 @@ impl BackRing {
 // Xenstore values.
 // ---------------------------------------------------------------------------------------------
 
-/// A decimal `u32` as xenstore holds numbers: digits only (no sign, no spaces), at most
-/// 10 of them, within `u32`.
-pub fn parse_uint(value: &[u8]) -> Option<u32> {
-    if value.is_empty() || value.len() > 10 {
-        return None;
-    }
-    let mut n: u32 = 0;
-    for &c in value {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        n = n.checked_mul(10)?.checked_add(u32::from(c - b'0'))?;
-    }
-    Some(n)
-}
-
 /// `nr-leds`: 1 to [`MAX_LEDS`].
 pub fn parse_nr_leds(value: &[u8]) -> Option<u16> {
     let n = u16::try_from(parse_uint(value)?).ok()?;
@@ -949,57 +935,6 @@ where
 // ---------------------------------------------------------------------------------------------
 // Xenbus state machine.
 // ---------------------------------------------------------------------------------------------
-
-/// `enum xenbus_state` (include/xen/interface/io/xenbus.h); a `state` key holds it in decimal.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u32)]
-pub enum XenbusState {
-    /// 0, also any value that is not a state, or a missing key.
-    Unknown = 0,
-    /// 1.
-    Initialising = 1,
-    /// 2.
-    InitWait = 2,
-    /// 3.
-    Initialised = 3,
-    /// 4.
-    Connected = 4,
-    /// 5.
-    Closing = 5,
-    /// 6.
-    Closed = 6,
-    /// 7 (not used by vled).
-    Reconfiguring = 7,
-    /// 8 (not used by vled).
-    Reconfigured = 8,
-}
-
-impl XenbusState {
-    /// The state of a number (Unknown for anything else).
-    pub const fn from_u32(v: u32) -> Self {
-        match v {
-            1 => XenbusState::Initialising,
-            2 => XenbusState::InitWait,
-            3 => XenbusState::Initialised,
-            4 => XenbusState::Connected,
-            5 => XenbusState::Closing,
-            6 => XenbusState::Closed,
-            7 => XenbusState::Reconfiguring,
-            8 => XenbusState::Reconfigured,
-            _ => XenbusState::Unknown,
-        }
-    }
-
-    /// The number.
-    pub const fn as_u32(self) -> u32 {
-        self as u32
-    }
-
-    /// The state a `state` key's value holds (Unknown if it is not one).
-    pub fn parse(value: &[u8]) -> Self {
-        parse_uint(value).map_or(XenbusState::Unknown, Self::from_u32)
-    }
-}
 
 /// What a frontend does when it sees the backend's state (its `otherend_changed`).
 ///

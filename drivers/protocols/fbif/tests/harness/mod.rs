@@ -166,9 +166,15 @@ pub fn check_blit(mode: &Mode, rect: &Rect) -> u64 {
     u64::from(rect.width) * bpp * h as u64
 }
 
-#[path = "../../../fuzz_input.rs"]
-mod fuzz_input;
-pub use fuzz_input::Input;
+impl ring_harness::TestPage for MemPage {
+    fn view(&self) -> (&[u8], usize) {
+        (&self.page[..], self.slot_reads.get())
+    }
+}
+
+#[path = "../../../test_support/ring_harness.rs"]
+mod ring_harness;
+pub use ring_harness::Input;
 
 /// The protocol's values read off the fuzz input.
 pub trait Draws {
@@ -221,12 +227,7 @@ impl Draws for Input<'_> {
 /// Arbitrary bytes as a run: the first byte picks a hostile frontend, a hostile backend or an
 /// honest pair. Panics (a crash for the fuzzer) if an invariant breaks.
 pub fn run(data: &[u8]) {
-    let mut input = Input::new(data);
-    match input.u8() % 3 {
-        0 => hostile_frontend(&mut input),
-        1 => hostile_backend(&mut input),
-        _ => honest_pair(&mut input),
-    }
+    ring_harness::run(data, [hostile_frontend, hostile_backend, honest_pair]);
 }
 
 /// A frontend that writes any geometry and any out events and indices, against the backend:
@@ -432,31 +433,7 @@ pub fn hostile_backend(input: &mut Input<'_>) {
                     }
                 }
             }
-            _ => {
-                let in_prod = mem.index(IN_PROD_OFFSET);
-                let expected: Vec<InEvent> = (0..in_prod.wrapping_sub(cons).min(IN_RING_LEN))
-                    .map(|i| InEvent::decode(&mem.in_slot(cons.wrapping_add(i))))
-                    .collect();
-                let mut got = Vec::new();
-                match inc.consume(&mut mem, |ev| got.push(ev)) {
-                    Ok(n) => {
-                        assert!(in_dead.is_none());
-                        assert_eq!(got, expected);
-                        assert_eq!(n as usize, got.len());
-                        cons = cons.wrapping_add(n);
-                    }
-                    Err(e) => {
-                        assert!(got.is_empty());
-                        match in_dead {
-                            Some(d) => assert_eq!(e, d),
-                            None => {
-                                assert!(in_prod.wrapping_sub(cons) > IN_RING_LEN);
-                                in_dead = Some(e);
-                            }
-                        }
-                    }
-                }
-            }
+            _ => ring_harness::consume_checked(&mut mem, &mut inc, &mut cons, &mut in_dead),
         }
         assert_eq!((out.produced(), out.error()), (prod, out_dead));
         assert_eq!((inc.consumed(), inc.error()), (cons, in_dead));

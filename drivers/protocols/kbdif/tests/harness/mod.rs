@@ -106,9 +106,15 @@ impl SharedPage for MemPage {
     }
 }
 
-#[path = "../../../fuzz_input.rs"]
-mod fuzz_input;
-pub use fuzz_input::Input;
+impl ring_harness::TestPage for MemPage {
+    fn view(&self) -> (&[u8], usize) {
+        (&self.page[..], self.slot_reads.get())
+    }
+}
+
+#[path = "../../../test_support/ring_harness.rs"]
+mod ring_harness;
+pub use ring_harness::Input;
 
 /// The protocol's values read off the fuzz input.
 pub trait Draws {
@@ -133,12 +139,7 @@ impl Draws for Input<'_> {
 /// Arbitrary bytes as a run: the first byte picks a hostile frontend, a hostile backend or an
 /// honest pair. Panics (a crash for the fuzzer) if an invariant breaks.
 pub fn run(data: &[u8]) {
-    let mut input = Input::new(data);
-    match input.u8() % 3 {
-        0 => hostile_frontend(&mut input),
-        1 => hostile_backend(&mut input),
-        _ => honest_pair(&mut input),
-    }
+    ring_harness::run(data, [hostile_frontend, hostile_backend, honest_pair]);
 }
 
 /// A frontend that writes whatever it likes to `in_cons` (and to `in_prod`, which is not its
@@ -303,40 +304,7 @@ pub fn hostile_backend(input: &mut Input<'_>) {
                 let v = input.u32();
                 mem.set_index(IN_CONS_OFFSET, v);
             }
-            _ => {
-                let prod = mem.index(IN_PROD_OFFSET);
-                let expected: Vec<InEvent> =
-                    (0..prod.wrapping_sub(cons).min(IN_RING_LEN)).map(|i| InEvent::decode(&mem.slot(cons.wrapping_add(i)))).collect();
-                let reads = mem.slot_reads.get();
-                let page_cons = mem.index(IN_CONS_OFFSET);
-                let mut got = Vec::new();
-                match front.consume(&mut mem, |ev| got.push(ev)) {
-                    Ok(n) => {
-                        assert!(dead.is_none());
-                        assert!(prod.wrapping_sub(cons) <= IN_RING_LEN);
-                        assert_eq!(n as usize, got.len());
-                        assert_eq!(got, expected);
-                        assert_eq!(mem.slot_reads.get() - reads, got.len());
-                        cons = cons.wrapping_add(n);
-                        if n != 0 {
-                            assert_eq!(mem.index(IN_CONS_OFFSET), cons);
-                        } else {
-                            assert_eq!(mem.index(IN_CONS_OFFSET), page_cons);
-                        }
-                    }
-                    Err(e) => {
-                        assert!(got.is_empty() && mem.slot_reads.get() == reads);
-                        match dead {
-                            Some(d) => assert_eq!(e, d),
-                            None => {
-                                assert!(prod.wrapping_sub(cons) > IN_RING_LEN);
-                                assert_eq!(e, RingError::BadProducerIndex { prod, cons });
-                                dead = Some(e);
-                            }
-                        }
-                    }
-                }
-            }
+            _ => ring_harness::consume_checked(&mut mem, &mut front, &mut cons, &mut dead),
         }
         assert_eq!(front.consumed(), cons);
         assert_eq!(front.error(), dead);
