@@ -1039,6 +1039,10 @@ pub fn backend_action(me: XenbusState, frontend: XenbusState) -> BackendAction {
             S::Initialising | S::Closing | S::Closed => BackendAction::Nothing,
             _ => BackendAction::Close,
         },
+        // A backend waiting for a frontend keeps waiting for a Closed one: the frontend may
+        // have given up before this backend was loaded (MAX_CONNECT_ATTEMPTS), and comes back
+        // when it sees InitWait; closing too would leave both Closed for good.
+        S::Closed if me == S::InitWait => BackendAction::Nothing,
         // Closed, Unknown (gone), Reconfiguring/Reconfigured.
         _ => match me {
             S::Initialising | S::Closed => BackendAction::Nothing,

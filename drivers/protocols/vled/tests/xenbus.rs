@@ -51,6 +51,8 @@ fn backend_transitions() {
     assert_eq!(backend_action(Connected, Closed), B::Closed);
     assert_eq!(backend_action(Closing, Closed), B::Closed);
     assert_eq!(backend_action(Closed, Closed), B::Nothing);
+    // Waiting, it keeps waiting for a frontend that gave up (Closed) to come back.
+    assert_eq!(backend_action(InitWait, Closed), B::Nothing);
     assert_eq!(backend_action(Closed, Initialising), B::Prepare);
     assert_eq!(backend_action(Connected, Initialising), B::Prepare);
     assert_eq!(backend_action(Closing, Initialising), B::Prepare);
