@@ -298,6 +298,11 @@ impl Machine {
             options.name,
             log_path.display()
         );
+        // The previous run's log stays beside this one (NAME.previous.log): rerunning a test
+        // that failed once keeps the failure's log.
+        if log_path.exists() {
+            let _ = std::fs::rename(&log_path, log_path.with_extension("previous.log"));
+        }
         let launched_at = Instant::now();
         let console = Console::spawn(command, &log_path)?;
         Ok(Machine {
