@@ -308,11 +308,10 @@ macro_rules! adapter {
                     (*drv).otherend_changed = Some(otherend_changed_callback::<T>);
                     (*drv).remove = Some(remove_callback::<T>);
                     // Registering a frontend after boot waits until its devices are connected
-                    // (wait_for_devices: 300 s for an essential driver, 30 s otherwise): insmod
-                    // would block while the backend is not loaded. None of our devices is needed
-                    // to boot, and probing asynchronously lets insmod return at once.
+                    // (the xenbus core's wait_for_devices): 300 s for an essential driver, 30 s
+                    // otherwise. None of our devices is needed to boot: a frontend loaded before
+                    // its backend holds insmod 30 s at most, as xen-kbdfront and xen-fbfront do.
                     (*drv).not_essential = true;
-                    (*drv).driver.probe_type = bindings::probe_type_PROBE_PREFER_ASYNCHRONOUS;
                 }
                 // The bus pins the driver's module while a device is bound (try_module_get in
                 // its probe), so a module could not be unloaded without unbinding its devices by
